@@ -1,0 +1,72 @@
+"""The canonical kinds every reader produces (contract section 2), as text columns.
+
+A reader (flat file, HL7 v2, FHIR) knows formats, not rules: it turns a file into batches of these
+columns, all VARCHAR exactly as the source wrote them, plus `source_row`. Typing, validation,
+quarantine and de-duplication happen once, in SQL, in `etl.ingest.loader`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Column order is the order of the canonical staging tables. `required` columns must be present in
+# a flat file's header for the file to be recognised as that kind.
+KINDS: dict[str, dict[str, list[str]]] = {
+    "patients": {
+        "required": ["patient_id", "sex", "birth_date"],
+        "optional": ["menopausal_status", "ethnicity"],
+    },
+    "labs": {
+        "required": ["patient_id", "collected_at", "code", "value", "unit"],
+        "optional": ["code_system", "name", "reference_range", "abnormal_flag", "status",
+                     "accession_id", "result_id", "loinc_code"],
+    },
+    "dxa": {
+        "required": ["patient_id", "scan_date", "site", "t_score"],
+        "optional": ["side", "bmd_g_cm2", "z_score", "bmc_g", "area_cm2", "manufacturer",
+                     "height_cm", "weight_kg", "status", "result_id"],
+    },
+    "fractures": {
+        "required": ["patient_id", "fracture_date", "site"],
+        "optional": ["fragility", "code", "code_system", "status", "result_id"],
+    },
+}
+
+# `result_id` (a FHIR resource id) and `loinc_code` (a LOINC code a reader already resolved, e.g.
+# from a FHIR coding next to a local one) are filled by HL7/FHIR readers; flat files may carry them.
+
+
+def columns(kind: str) -> list[str]:
+    spec = KINDS[kind]
+    return spec["required"] + spec["optional"]
+
+
+@dataclass
+class Reject:
+    """A message or resource that a reader could not turn into rows (quarantined whole)."""
+
+    source_row: int | None
+    reason: str
+    field: str | None
+    payload: dict[str, Any]
+
+
+@dataclass
+class Batch:
+    """Rows of one kind from one file: `table` is a pyarrow Table (or a DuckDB relation name)
+    with `source_row` (BIGINT) and the kind's canonical columns as VARCHAR; absent optional
+    columns may be left out."""
+
+    kind: str
+    table: Any
+    extra_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReaderResult:
+    format: str                       # csv, tsv, parquet, hl7v2, fhir_json, fhir_ndjson
+    batches: list[Batch] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    rows_read: int = 0                # rows, messages' result rows or resources read from the file
+    rows_skipped: int = 0             # resources of types the registry does not use (FHIR), counted
+    profile: str | None = None

@@ -1,0 +1,128 @@
+"""The one place that opens the DuckDB warehouse: connections, the write lock and migrations.
+
+DuckDB allows one writing process per file. A second writer gets an IOException naming the
+holder's PID; we turn it into one sentence. Readers in other processes open read-only.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from .errors import OsteoregError, WarehouseLockedError
+from .paths import MIGRATIONS_DIR
+
+_LOCK_PID = re.compile(r"\(PID (\d+)\)")
+
+
+def _locked_message(path: Path, error: Exception) -> str:
+    pid = _LOCK_PID.search(str(error))
+    holder = f"process {pid.group(1)}" if pid else "another process"
+    return (f"The warehouse {path} is locked by {holder}; wait for that process to finish "
+            "(DuckDB allows one writer per file).")
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, turning DuckDB's lock and missing-file errors into one sentence."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise OsteoregError(f"The warehouse {path} does not exist yet; run `osteoreg init` or `osteoreg ingest` first.")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as error:
+        if "lock" in str(error).lower():
+            raise WarehouseLockedError(_locked_message(path, error)) from error
+        raise OsteoregError(f"The warehouse {path} cannot be opened: {str(error).splitlines()[0]}") from error
+
+
+@contextlib.contextmanager
+def session(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection that is always closed, so the file lock is released as soon as work ends."""
+    conn = connect(path, read_only=read_only)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _alembic_config(connection):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+@contextlib.contextmanager
+def _sqlalchemy_connection(path: Path):
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"duckdb:///{path}")
+    try:
+        try:
+            conn = engine.connect()
+        except OperationalError as error:
+            if "lock" in str(error).lower():
+                raise WarehouseLockedError(_locked_message(path, error)) from None
+            raise
+        try:
+            yield conn
+            conn.commit()
+        finally:
+            conn.close()
+    finally:
+        engine.dispose()
+
+
+def upgrade(path: Path, revision: str = "head") -> str | None:
+    """Bring the warehouse to `revision` (Alembic); safe to repeat. Returns the revision reached."""
+    from alembic import command
+
+    with _sqlalchemy_connection(Path(path)) as conn:
+        command.upgrade(_alembic_config(conn), revision)
+    return current_revision(path)
+
+
+def downgrade(path: Path, revision: str = "base") -> str | None:
+    from alembic import command
+
+    with _sqlalchemy_connection(Path(path)) as conn:
+        command.downgrade(_alembic_config(conn), revision)
+    return current_revision(path)
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    config = _alembic_config(None)
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def current_revision(path: Path) -> str | None:
+    """The schema revision recorded in the warehouse, or None for a new or empty file."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    with session(path) as conn:
+        exists = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'alembic_version'"
+        ).fetchone()[0]
+        if not exists:
+            return None
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    return row[0] if row else None
+
+
+def ensure_current(path: Path) -> str | None:
+    """Upgrade only when needed, so commands that write stay cheap on an up-to-date warehouse."""
+    if current_revision(path) != head_revision():
+        return upgrade(path)
+    return head_revision()

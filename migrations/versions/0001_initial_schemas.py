@@ -94,6 +94,8 @@ UPGRADE = [
     load_id            BIGINT PRIMARY KEY,
     source_path        VARCHAR   NOT NULL,
     sha256             VARCHAR,
+    file_size          BIGINT,
+    file_mtime_ns      BIGINT,
     format             VARCHAR,
     kind               VARCHAR,
     profile            VARCHAR,

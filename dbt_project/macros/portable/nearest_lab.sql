@@ -1,0 +1,56 @@
+{#- Lab-to-scan matching (contract 6): per assessment and analyte, the plausible result nearest
+    to the scan date within `window_days` either side; ties go to the later collection, then to
+    the higher lab_result_id so the choice is deterministic. Returns one row per match with
+    `days_from_scan` (positive: collected after the scan).
+
+    default__: a standard-SQL range join ranked by a window function (any adapter). -#}
+{% macro nearest_lab_per_scan(scans, labs, window_days) -%}
+{{ return(adapter.dispatch('nearest_lab_per_scan', 'osteoreg')(scans, labs, window_days)) }}
+{%- endmacro %}
+
+{% macro default__nearest_lab_per_scan(scans, labs, window_days) -%}
+with candidates as (
+    select
+        scans.assessment_id,
+        scans.patient_key,
+        scans.scan_date,
+        labs.analyte,
+        labs.lab_result_id,
+        labs.collected_at,
+        labs.collected_date,
+        labs.value_si,
+        {{ dbt.datediff('scans.scan_date', 'labs.collected_date', 'day') }} as days_from_scan
+    from {{ scans }} as scans
+    inner join {{ labs }} as labs
+        on labs.patient_key = scans.patient_key
+       and labs.collected_date >= {{ dbt.dateadd('day', -window_days, 'scans.scan_date') }}
+       and labs.collected_date <= {{ dbt.dateadd('day', window_days, 'scans.scan_date') }}
+    where labs.is_plausible
+),
+
+ranked as (
+    select
+        candidates.*,
+        row_number() over (
+            partition by assessment_id, analyte
+            order by
+                case when days_from_scan < 0 then -days_from_scan else days_from_scan end,
+                collected_at desc,
+                lab_result_id desc
+        ) as match_rank
+    from candidates
+)
+
+select
+    assessment_id,
+    patient_key,
+    scan_date,
+    analyte,
+    lab_result_id,
+    collected_at,
+    collected_date,
+    value_si,
+    days_from_scan
+from ranked
+where match_rank = 1
+{%- endmacro %}

@@ -1,0 +1,60 @@
+{#- Prevalence statistics (registry contract section 6). -#}
+
+{#- Wilson score interval (Wilson 1927, JASA 22:209) for k successes in n trials; z is a var. -#}
+{% macro wilson_bound(k, n, sign) -%}
+{%- set z = var('wilson_z') -%}
+case when {{ n }} > 0 then
+    (
+        (cast({{ k }} as double) / {{ n }} + {{ z }} * {{ z }} / (2.0 * {{ n }}))
+        {{ sign }} {{ z }} * sqrt(
+            (cast({{ k }} as double) / {{ n }}) * (1 - cast({{ k }} as double) / {{ n }}) / {{ n }}
+            + {{ z }} * {{ z }} / (4.0 * {{ n }} * {{ n }})
+        )
+    ) / (1 + {{ z }} * {{ z }} / {{ n }})
+end
+{%- endmacro %}
+
+{% macro wilson_low(k, n) -%}{{ wilson_bound(k, n, '-') }}{%- endmacro %}
+{% macro wilson_high(k, n) -%}{{ wilson_bound(k, n, '+') }}{%- endmacro %}
+
+{#- Small-cell rule: a cell counted from fewer than `small_cell_limit` patients is suppressed. -#}
+{% macro is_small_cell(n) -%}
+({{ n }} < {{ var('small_cell_limit') }})
+{%- endmacro %}
+
+{#- Contract section 6: prevalence counts patients, not scans. Each patient counts once per
+    calendar year of the scan, through their latest assessment of that year that has a matched
+    plausible magnesium result; deficient when that assessment's `mg_deficient` is true. -#}
+{% macro mg_prevalence_population(assessments, flags) -%}
+select *
+from (
+    select
+        assessments.assessment_id,
+        assessments.patient_key,
+        cast(extract(year from assessments.scan_date) as integer) as year,
+        assessments.sex,
+        {{ age_band('assessments.age_at_scan') }} as age_band,
+        assessments.who_category,
+        flags.mg_deficient,
+        row_number() over (
+            partition by assessments.patient_key, extract(year from assessments.scan_date)
+            order by assessments.scan_date desc
+        ) as year_rank
+    from {{ assessments }} as assessments
+    inner join {{ flags }} as flags
+        on flags.assessment_id = assessments.assessment_id
+    where flags.mg_mmol_l is not null
+) as ranked
+where year_rank = 1
+{%- endmacro %}
+
+{#- The published columns of a prevalence cell: counts, rate and Wilson interval, all empty
+    when the cell is suppressed. -#}
+{% macro suppressed_prevalence_columns(n, k) -%}
+    case when not {{ is_small_cell(n) }} then {{ n }} end as n_assessed,
+    case when not {{ is_small_cell(n) }} then {{ k }} end as n_deficient,
+    case when not {{ is_small_cell(n) }} then cast({{ k }} as double) / {{ n }} end as prevalence,
+    case when not {{ is_small_cell(n) }} then {{ wilson_low(k, n) }} end as ci_low,
+    case when not {{ is_small_cell(n) }} then {{ wilson_high(k, n) }} end as ci_high,
+    {{ is_small_cell(n) }} as suppressed
+{%- endmacro %}

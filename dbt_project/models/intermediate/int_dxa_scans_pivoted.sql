@@ -1,0 +1,41 @@
+-- One row per patient and scan date (the assessment): each site's score is the lower of its
+-- sides (contract 6), implausible values left out, and the lowest T-score over lumbar spine,
+-- femoral neck and total hip with the site it came from.
+{%- set sites = [
+    ('lumbar_spine', 'lumbar_spine_l1_l4'),
+    ('femoral_neck', 'femoral_neck'),
+    ('total_hip', 'total_hip'),
+] %}
+with pivoted as (
+    select
+        patient_key,
+        scan_date,
+        {%- for column, site in sites %}
+        {%- for measure in ['t_score', 'z_score', 'bmd_g_cm2'] %}
+        min(case when site = '{{ site }}' and {{ measure }}_is_plausible then {{ measure }} end)
+            as {{ measure | replace('_g_cm2', '') }}_{{ column }},
+        {%- endfor %}
+        {%- endfor %}
+        max(case when height_cm_is_plausible then height_cm end) as height_cm,
+        max(case when weight_kg_is_plausible then weight_kg end) as weight_kg,
+        max(case
+            when not t_score_is_plausible or not z_score_is_plausible or not bmd_g_cm2_is_plausible
+              or not height_cm_is_plausible or not weight_kg_is_plausible then 1
+            else 0
+        end) = 1 as has_implausible_value
+    from {{ ref('int_dxa_results_current') }}
+    group by patient_key, scan_date
+)
+
+select
+    patient_key || '-' || {{ yyyymmdd('scan_date') }} as assessment_id,
+    pivoted.*,
+    {{ lowest_of(['t_score_lumbar_spine', 't_score_femoral_neck', 't_score_total_hip']) }} as min_t_score,
+    {{ label_of_lowest([
+        ('t_score_lumbar_spine', 'lumbar_spine_l1_l4'),
+        ('t_score_femoral_neck', 'femoral_neck'),
+        ('t_score_total_hip', 'total_hip'),
+    ]) }} as min_t_score_site,
+    {{ lowest_of(['z_score_lumbar_spine', 'z_score_femoral_neck', 'z_score_total_hip']) }} as min_z_score,
+    weight_kg / ((height_cm / 100.0) * (height_cm / 100.0)) as bmi
+from pivoted

@@ -1,0 +1,7 @@
+-- One row per pseudonymous patient (contract 6): no source id, no name, birth year only.
+select
+    patient_key,
+    sex,
+    cast(extract(year from birth_date) as integer) as birth_year,
+    menopausal_status
+from {{ ref('int_patients_current') }}

@@ -1,0 +1,67 @@
+-- One row per patient and scan date (contract 6) with the WHO and ISCD categories.
+with assessments as (
+    select
+        scans.assessment_id,
+        scans.patient_key,
+        scans.scan_date,
+        {{ whole_years_between('patients.birth_date', 'scans.scan_date') }} as age_at_scan,
+        patients.sex,
+        patients.menopausal_status,
+        scans.t_score_lumbar_spine,
+        scans.t_score_femoral_neck,
+        scans.t_score_total_hip,
+        scans.min_t_score,
+        scans.min_t_score_site,
+        scans.z_score_lumbar_spine,
+        scans.z_score_femoral_neck,
+        scans.z_score_total_hip,
+        scans.min_z_score,
+        scans.bmd_lumbar_spine,
+        scans.bmd_femoral_neck,
+        scans.bmd_total_hip,
+        scans.height_cm,
+        scans.weight_kg,
+        scans.bmi,
+        scans.has_implausible_value,
+        coalesce(fractures.first_fragility_fracture_date <= scans.scan_date, false) as has_fragility_fracture
+    from {{ ref('int_dxa_scans_pivoted') }} as scans
+    left join {{ ref('int_patients_current') }} as patients
+        on patients.patient_key = scans.patient_key
+    left join {{ ref('int_patients_first_fragility_fracture') }} as fractures
+        on fractures.patient_key = scans.patient_key
+),
+
+categorised as (
+    select
+        assessments.*,
+        {{ who_category('min_t_score', 'has_fragility_fracture') }} as who_category
+    from assessments
+)
+
+select
+    assessment_id,
+    patient_key,
+    scan_date,
+    cast(age_at_scan as integer) as age_at_scan,
+    sex,
+    menopausal_status,
+    t_score_lumbar_spine,
+    t_score_femoral_neck,
+    t_score_total_hip,
+    min_t_score,
+    min_t_score_site,
+    who_category,
+    {{ iscd_category('who_category', 'age_at_scan', 'sex', 'menopausal_status', 'min_z_score') }} as iscd_category,
+    z_score_lumbar_spine,
+    z_score_femoral_neck,
+    z_score_total_hip,
+    min_z_score,
+    bmd_lumbar_spine,
+    bmd_femoral_neck,
+    bmd_total_hip,
+    height_cm,
+    weight_kg,
+    bmi,
+    has_fragility_fracture,
+    has_implausible_value
+from categorised

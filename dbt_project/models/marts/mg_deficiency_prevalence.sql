@@ -1,0 +1,25 @@
+-- Magnesium deficiency prevalence by year x sex x age band x WHO category (contract 6), with a
+-- Wilson 95% interval; cells below the small-cell limit are suppressed (counts and rates empty).
+with population as (
+    {{ mg_prevalence_population(ref('fct_bmd_assessment'), ref('fct_deficiency_flags')) }}
+),
+
+cells as (
+    select
+        year,
+        sex,
+        age_band,
+        who_category,
+        count(*) as n_assessed,
+        sum(case when mg_deficient then 1 else 0 end) as n_deficient
+    from population
+    group by year, sex, age_band, who_category
+)
+
+select
+    year,
+    sex,
+    age_band,
+    who_category,
+    {{ suppressed_prevalence_columns('n_assessed', 'n_deficient') }}
+from cells

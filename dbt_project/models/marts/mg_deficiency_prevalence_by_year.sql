@@ -1,0 +1,19 @@
+-- Magnesium deficiency prevalence by calendar year alone (for trend charts), same population,
+-- interval and small-cell rule as mg_deficiency_prevalence.
+with population as (
+    {{ mg_prevalence_population(ref('fct_bmd_assessment'), ref('fct_deficiency_flags')) }}
+),
+
+cells as (
+    select
+        year,
+        count(*) as n_assessed,
+        sum(case when mg_deficient then 1 else 0 end) as n_deficient
+    from population
+    group by year
+)
+
+select
+    year,
+    {{ suppressed_prevalence_columns('n_assessed', 'n_deficient') }}
+from cells

@@ -1,0 +1,20 @@
+-- One row per delivered DXA site result version (patient x scan date x site x side).
+select
+    patient_id,
+    cast(scan_date as date) as scan_date,
+    lower(trim(site)) as site,
+    lower(trim(side)) as side,
+    t_score,
+    z_score,
+    bmd_g_cm2,
+    bmc_g,
+    area_cm2,
+    manufacturer,
+    height_cm,
+    weight_kg,
+    upper(trim(status)) as status,
+    result_id,
+    load_id,
+    source_row,
+    source_file
+from {{ source('raw', 'dxa_results') }}

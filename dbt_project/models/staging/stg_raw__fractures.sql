@@ -1,0 +1,14 @@
+-- One row per delivered fracture version.
+select
+    patient_id,
+    cast(fracture_date as date) as fracture_date,
+    lower(trim(site)) as site,
+    fragility as is_fragility,
+    code,
+    code_system,
+    upper(trim(status)) as status,
+    result_id,
+    load_id,
+    source_row,
+    source_file
+from {{ source('raw', 'fractures') }}

@@ -1,0 +1,12 @@
+-- One row per delivered patient version: names and types for the layers above.
+select
+    patient_id,
+    {{ sex_from_source('sex') }} as sex,
+    sex as sex_as_sent,
+    cast(birth_date as date) as birth_date,
+    lower(trim(menopausal_status)) as menopausal_status,
+    ethnicity,
+    load_id,
+    source_row,
+    source_file
+from {{ source('raw', 'patients') }}

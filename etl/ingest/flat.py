@@ -1,0 +1,162 @@
+"""Flat exports (CSV, TSV, Parquet): recognise the kind from the header, expose canonical text columns.
+
+The file is never read row by row in Python: the reader creates a DuckDB view over `read_csv`
+(every column as text) or `read_parquet`, renaming the source's columns to the canonical ones,
+applying a source profile's constants, value maps, local codes and default units, and numbering
+rows by their line in the file.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from ..errors import InputError
+from .canonical import KINDS, Batch, ReaderResult, columns
+from .profiles import KindMapping, Profile
+
+PARQUET_MAGIC = b"PAR1"
+_DELIMITERS = [",", "\t", ";", "|"]
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sniff_header(path: Path, head: bytes, delimiter: str | None) -> tuple[str, list[str]]:
+    """The delimiter and the header's column names from the first line of a text export."""
+    first = head.decode("utf-8-sig", errors="replace").splitlines()[0] if head.strip() else ""
+    if not first.strip():
+        raise InputError(f"{path} line 1: the file is empty; a flat export needs a header row.")
+    if delimiter is None:
+        delimiter = max(_DELIMITERS, key=first.count)
+    names = [n.strip().strip('"').strip() for n in first.split(delimiter)]
+    return delimiter, names
+
+
+def recognise(path: Path, header: list[str], profiles: list[Profile]) -> tuple[KindMapping, Profile | None]:
+    """Canonical headers first (the contract's required columns), then the profiles in order."""
+    lowered = {h.lower() for h in header}
+    candidates = [k for k, spec in KINDS.items() if all(c in lowered for c in spec["required"])]
+    if candidates:
+        kind = max(candidates, key=lambda k: len(KINDS[k]["required"]))
+        return KindMapping(kind, KINDS[kind]["required"], {c: c for c in columns(kind) if c in lowered}), None
+    for profile in profiles:
+        mapping = profile.mapping_for(header)
+        if mapping is not None:
+            return mapping, profile
+    shown = ", ".join(header[:8]) + (", ..." if len(header) > 8 else "")
+    raise InputError(
+        f"{path} line 1: the header ({shown}) is not a patients, labs, dxa or fractures export "
+        "(contract section 2) and matches no source profile; name one with --profile."
+    )
+
+
+def _source_sql(path: Path, fmt: str, delimiter: str, header: list[str]) -> str:
+    if fmt == "parquet":
+        return f"read_parquet({_literal(str(path))}, file_row_number = true)"
+    # The header was read already; naming every column VARCHAR keeps DuckDB from guessing types.
+    names = ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in header)
+    return (f"read_csv({_literal(str(path))}, header = true, delim = {_literal(delimiter)}, quote = '\"', "
+            f"escape = '\"', auto_detect = false, columns = {{{names}}})")
+
+
+def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: list[Profile],
+         forced: Profile | None = None) -> ReaderResult:
+    """Create the canonical view for one flat file; the loader types and validates it."""
+    fmt = "parquet" if head.startswith(PARQUET_MAGIC) else None
+    delimiter = (forced.delimiter if forced else None)
+    if fmt == "parquet":
+        try:
+            header = [r[0] for r in conn.execute(
+                f"DESCRIBE SELECT * FROM read_parquet({_literal(str(path))})").fetchall()]
+        except duckdb.Error as error:
+            raise InputError(f"{path}: not a readable Parquet file ({str(error).splitlines()[0]}).") from None
+    else:
+        delimiter, header = sniff_header(path, head, delimiter)
+        fmt = "tsv" if delimiter == "\t" else "csv"
+    order = ([forced] if forced else []) + [p for p in profiles if p is not forced]
+    mapping, profile = recognise(path, header, order)
+
+    by_lower = {h.lower(): h for h in header}
+    view = f"src_{abs(hash(str(path))) % 10**12}"
+    row_number = "file_row_number + 1" if fmt == "parquet" else "row_number() OVER () + 1"
+    rows = f"(SELECT *, {row_number} AS __source_row FROM {_source_sql(path, fmt, delimiter, header)})"
+
+    used = set()
+    select = ["src.__source_row AS source_row"]
+    for canonical in columns(mapping.kind):
+        expr = None
+        source_name = mapping.columns.get(canonical)
+        if source_name is not None:
+            actual = by_lower.get(source_name.lower())
+            if actual is None:
+                if canonical in KINDS[mapping.kind]["required"] and canonical not in mapping.constants:
+                    raise InputError(f"{path} line 1: the header has no column {source_name!r} for {canonical}.")
+            else:
+                used.add(actual)
+                expr = f"CAST(src.{_quote(actual)} AS VARCHAR)"
+        if canonical in mapping.values and expr is not None:
+            cases = " ".join(f"WHEN {_literal(k.lower())} THEN {_literal(v)}" for k, v in mapping.values[canonical].items())
+            expr = f"CASE lower(trim({expr})) {cases} ELSE {expr} END"
+        if canonical in mapping.constants:
+            constant = _literal(mapping.constants[canonical])
+            expr = f"coalesce(nullif(trim({expr}), ''), {constant})" if expr else constant
+        if expr is not None:
+            select.append(f"{expr} AS {canonical}")
+
+    joins = ""
+    if mapping.kind == "labs" and profile is not None and (profile.local_codes or profile.default_units):
+        joins, select = _profile_code_joins(conn, view, profile, select)
+
+    extras = [h for h in header if h not in used]
+    if extras:
+        pairs = ", ".join(f"{_literal(h)}, CAST(src.{_quote(h)} AS VARCHAR)" for h in extras)
+        select.append(f"json_object({pairs}) AS extra")
+    conn.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {', '.join(select)} FROM {rows} AS src {joins}")
+    return ReaderResult(format=fmt, batches=[Batch(mapping.kind, view, mapping.date_formats)],
+                        profile=profile.name if profile else None)
+
+
+def _profile_code_joins(conn, view: str, profile: Profile, select: list[str]) -> tuple[str, list[str]]:
+    """Local codes to LOINC (with their unit when the export leaves it out), and default units."""
+    codes = f"{view}_codes"
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {codes} (code VARCHAR, loinc VARCHAR, unit VARCHAR)")
+    if profile.local_codes:
+        conn.executemany(f"INSERT INTO {codes} VALUES (?, ?, ?)",
+                         [[c, t["loinc"], t["unit"] or None] for c, t in profile.local_codes.items()])
+    units = f"{view}_units"
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {units} (loinc VARCHAR, unit VARCHAR)")
+    if profile.default_units:
+        conn.executemany(f"INSERT INTO {units} VALUES (?, ?)", [[k, v] for k, v in profile.default_units.items()])
+    code_expr = next(s.rsplit(" AS ", 1)[0] for s in select if s.endswith(" AS code"))
+    new_select = []
+    for s in select:
+        name = s.rsplit(" AS ", 1)[1]
+        if name == "unit":
+            expr = s.rsplit(" AS ", 1)[0]
+            new_select.append(f"coalesce(nullif(trim({expr}), ''), lc.unit, du.unit) AS unit")
+        else:
+            new_select.append(s)
+    if not any(s.endswith(" AS unit") for s in select):
+        new_select.append("coalesce(lc.unit, du.unit) AS unit")
+    new_select.append("lc.loinc AS loinc_code")
+    joins = (f"LEFT JOIN {codes} AS lc ON lc.code = trim({code_expr}) "
+             f"LEFT JOIN {units} AS du ON du.loinc = coalesce(lc.loinc, trim({code_expr}))")
+    return joins, new_select
+
+
+def describe_error(path: Path, error: Exception) -> str | None:
+    """DuckDB's CSV errors as one sentence naming the file and line."""
+    message = str(error)
+    line = re.search(r"[Ll]ine:?\s*(\d+)", message)
+    if "CSV" in message or line:
+        detail = next((m.strip() for m in message.splitlines()[1:] if m.strip() and "Original Line" not in m), "")
+        where = f" line {line.group(1)}" if line else ""
+        return f"{path}{where}: the export cannot be read as {('a TSV' if path.suffix == '.tsv' else 'a CSV')} file ({detail or message.splitlines()[0]})."
+    return None

@@ -1,0 +1,276 @@
+"""Load files into the raw layer: one transaction per file, every row accounted for.
+
+For each file: skip it if its bytes were loaded before (sha256); let the format's reader expose
+canonical text rows; type and validate them in one SQL statement per kind; quarantine the rows
+that fail with their first reason; count exact re-deliveries as duplicates (row hash, within the
+file and against everything loaded before); insert the rest into `raw.*`; give new patient ids a
+pseudonymous key; record the load in `audit.loads`. Any error rolls the whole file back and
+leaves one `failed` row in `audit.loads`, so a file loads whole or not at all.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from .. import __version__, identity, terminology, warehouse
+from ..errors import InputError, OsteoregError
+from . import detect, flat
+from .canonical import Batch, ReaderResult
+from .profiles import Profile, builtin_profiles, load_profile
+from .validate import kind_sql, typed_query
+
+# Files that describe an export rather than hold its rows (Bulk FHIR `$export` manifests and the
+# synthetic generator's manifest) are passed over when a folder is walked.
+_METADATA_NAMES = {"manifest.json"}
+
+
+@dataclass
+class FileOutcome:
+    path: Path
+    status: str                  # loaded, skipped (same bytes loaded before), failed
+    load_id: int | None = None
+    format: str | None = None
+    kind: str | None = None
+    profile: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    rows_untracked: int = 0
+    rows_skipped: int = 0
+    new_patients: int = 0
+    message: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class IngestReport:
+    files: list[FileOutcome] = field(default_factory=list)
+
+    def total(self, attribute: str) -> int:
+        return sum(getattr(f, attribute) for f in self.files)
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "failed"]
+
+
+def expand(paths: Iterable[os.PathLike | str]) -> list[Path]:
+    """Files named, and files under folders named (recursively, sorted), hidden ones left out."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                relative = child.relative_to(path).parts
+                if child.is_file() and not any(p.startswith(".") for p in relative) \
+                        and child.name not in _METADATA_NAMES:
+                    found.append(child)
+        elif path.exists():
+            found.append(path)
+        else:
+            raise InputError(f"{path}: no such file or folder.")
+    return found
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ingest_paths(
+    warehouse_path: Path,
+    paths: Iterable[os.PathLike | str],
+    profile_path: Path | None = None,
+    progress: Callable[[FileOutcome], None] | None = None,
+) -> IngestReport:
+    """Load every file under `paths`; a failed file is reported and the others still load."""
+    warehouse_path = Path(warehouse_path)
+    files = expand(paths)
+    forced = load_profile(profile_path) if profile_path else None
+    profiles = ([forced] if forced else []) + builtin_profiles()
+    warehouse.ensure_current(warehouse_path)
+    secret = identity.load_secret(warehouse_path)
+    report = IngestReport()
+    with warehouse.session(warehouse_path) as conn:
+        terminology.load_into(conn)
+        for path in files:
+            outcome = _ingest_file(conn, path, profiles, forced, secret)
+            report.files.append(outcome)
+            if progress:
+                progress(outcome)
+    return report
+
+
+def _previous_load(conn, path: Path, stat: os.stat_result) -> tuple[int, str] | None:
+    """A successful earlier load of the same bytes. Same path, size and mtime skip hashing."""
+    row = conn.execute(
+        "SELECT load_id, sha256 FROM audit.loads WHERE status = 'loaded' AND source_path = ? "
+        "AND file_size = ? AND file_mtime_ns = ? ORDER BY load_id LIMIT 1",
+        [str(path.absolute()), stat.st_size, stat.st_mtime_ns],
+    ).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def _ingest_file(conn, path: Path, profiles: list[Profile], forced: Profile | None, secret: bytes) -> FileOutcome:
+    started = datetime.now()
+    clock = time.perf_counter()
+    outcome = FileOutcome(path=path, status="failed")
+    stat = path.stat()
+    try:
+        quick = _previous_load(conn, path, stat)
+        digest = quick[1] if quick else _sha256(path)
+        earlier = quick[0] if quick else conn.execute(
+            "SELECT min(load_id) FROM audit.loads WHERE status = 'loaded' AND sha256 = ?", [digest]).fetchone()[0]
+        if earlier is not None:
+            outcome.status, outcome.load_id = "skipped", earlier
+            outcome.message = f"already loaded as load {earlier}"
+            return outcome
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            load_id = conn.execute("SELECT coalesce(max(load_id), 0) + 1 FROM audit.loads").fetchone()[0]
+            outcome.load_id = load_id
+            result = _read(conn, path, head, profiles, forced)
+            outcome.format, outcome.profile = result.format, result.profile
+            outcome.kind = ",".join(dict.fromkeys(b.kind for b in result.batches)) or None
+            for batch in result.batches:
+                _load_batch(conn, path, load_id, result.format, batch, outcome, secret)
+            _quarantine_rejects(conn, load_id, result, outcome)
+            outcome.rows_skipped += result.rows_skipped
+            outcome.status = "loaded"
+            _record(conn, outcome, digest, stat, started)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    except OsteoregError as error:
+        outcome.message = str(error)
+    except duckdb.Error as error:
+        outcome.message = flat.describe_error(path, error) or (
+            f"{path}: the file could not be loaded ({str(error).splitlines()[0]}).")
+    finally:
+        _drop_temp_objects(conn)
+    outcome.seconds = time.perf_counter() - clock
+    if outcome.status == "failed":
+        outcome.rows_read = outcome.rows_loaded = outcome.rows_quarantined = 0
+        outcome.rows_duplicate = outcome.rows_untracked = outcome.rows_skipped = outcome.new_patients = 0
+        _record_failure(conn, outcome, stat, started)
+    return outcome
+
+
+def _read(conn, path: Path, head: bytes, profiles: list[Profile], forced: Profile | None) -> ReaderResult:
+    fmt = detect.detect(path, head)
+    if fmt in ("csv", "parquet"):
+        return flat.read(path, conn, head, profiles, forced)
+    reader = detect.reader_for(fmt)
+    return reader.read(path, conn)
+
+
+def _stage_name(load_id: int, kind: str) -> str:
+    return f"stage_{kind}_{load_id}"
+
+
+def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome: FileOutcome, secret: bytes) -> None:
+    """Type, validate, de-duplicate and insert one kind's rows from one file."""
+    source = batch.table
+    if not isinstance(source, str):
+        source = f"arrow_{batch.kind}_{load_id}"
+        conn.register(source, batch.table)
+    present = [r[0] for r in conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall() if r[0] != "source_row"]
+    formats = batch.date_formats
+    spec = kind_sql(batch.kind, formats)
+    typed = _stage_name(load_id, batch.kind)
+    conn.execute(f"CREATE TEMP TABLE {typed} AS {typed_query(batch.kind, source, present, formats)}")
+    if not isinstance(batch.table, str):
+        conn.unregister(source)
+
+    # First delivery wins inside the file; anything already in raw (same hash, same patient) is a
+    # duplicate of an earlier load.
+    fresh = f"{typed}_fresh"
+    conn.execute(f"""
+        CREATE TEMP TABLE {fresh} AS
+        SELECT * FROM (
+            SELECT *, row_number() OVER (PARTITION BY row_hash, patient_id ORDER BY source_row) AS delivery
+            FROM {typed} WHERE reason IS NULL
+        ) AS v
+        WHERE delivery = 1
+          AND NOT EXISTS (SELECT 1 FROM {spec.raw_table} AS r
+                          WHERE r.row_hash = v.row_hash AND r.patient_id = v.patient_id)
+    """)
+    counts = conn.execute(f"""
+        SELECT count(*), count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL)
+        FROM {typed}""").fetchone()
+    read, valid, quarantined = counts
+    inserted_columns = ", ".join(spec.raw_columns)
+    conn.execute(f"""
+        INSERT INTO {spec.raw_table}
+            (load_id, source_file, source_row, source_format, {inserted_columns}, row_hash, extra)
+        SELECT ?, ?, source_row, ?, {inserted_columns}, row_hash, extra FROM {fresh}
+    """, [load_id, str(path.absolute()), fmt])
+    loaded = conn.execute(f"SELECT count(*) FROM {fresh}").fetchone()[0]
+    if batch.kind == "labs":
+        outcome.rows_untracked += conn.execute(f"SELECT count(*) FROM {fresh} WHERE NOT is_tracked").fetchone()[0]
+    conn.execute(f"""
+        INSERT INTO audit.quarantine (load_id, source_row, kind, reason, field, payload)
+        SELECT ?, source_row, ?, reason, field, payload FROM {typed} WHERE reason IS NOT NULL
+    """, [load_id, batch.kind])
+    outcome.new_patients += identity.assign_keys(conn, fresh, load_id, secret)
+    outcome.rows_read += read
+    outcome.rows_loaded += loaded
+    outcome.rows_quarantined += quarantined
+    outcome.rows_duplicate += valid - loaded
+
+
+def _quarantine_rejects(conn, load_id: int, result: ReaderResult, outcome: FileOutcome) -> None:
+    """Messages or resources a reader could not turn into rows, kept whole with their reason."""
+    if not result.rejects:
+        return
+    import json
+
+    conn.executemany(
+        "INSERT INTO audit.quarantine (load_id, source_row, kind, reason, field, payload) VALUES (?, ?, ?, ?, ?, ?)",
+        [[load_id, r.source_row, "message", r.reason, r.field, json.dumps(r.payload, default=str)]
+         for r in result.rejects],
+    )
+    outcome.rows_read += len(result.rejects)
+    outcome.rows_quarantined += len(result.rejects)
+
+
+def _record(conn, outcome: FileOutcome, digest: str, stat: os.stat_result, started: datetime) -> None:
+    conn.execute(
+        """INSERT INTO audit.loads (load_id, source_path, sha256, file_size, file_mtime_ns, format, kind, profile,
+               rows_read, rows_loaded, rows_quarantined, rows_duplicate, rows_untracked, rows_skipped,
+               status, message, started_at, finished_at, osteoreg_version)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [outcome.load_id, str(outcome.path.absolute()), digest, stat.st_size, stat.st_mtime_ns, outcome.format,
+         outcome.kind, outcome.profile, outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined,
+         outcome.rows_duplicate, outcome.rows_untracked, outcome.rows_skipped, outcome.status, outcome.message,
+         started, datetime.now(), __version__],
+    )
+
+
+def _record_failure(conn, outcome: FileOutcome, stat: os.stat_result, started: datetime) -> None:
+    """The failed load's own row, written after the rollback so nothing else of the file remains."""
+    outcome.load_id = conn.execute("SELECT coalesce(max(load_id), 0) + 1 FROM audit.loads").fetchone()[0]
+    _record(conn, outcome, None, stat, started)
+
+
+def _drop_temp_objects(conn) -> None:
+    rows = conn.execute(
+        "SELECT table_name, table_type FROM information_schema.tables "
+        "WHERE table_catalog = 'temp' AND (table_name LIKE 'stage_%' OR table_name LIKE 'src_%')"
+    ).fetchall()
+    for name, table_type in rows:
+        conn.execute(f"DROP {'VIEW' if table_type == 'VIEW' else 'TABLE'} IF EXISTS temp.{name}")

@@ -1,0 +1,270 @@
+"""Typing and validation of canonical text rows, written as one set-based SQL statement per kind.
+
+Every row ends in exactly one of two places: a typed row ready for `raw.*`, or a quarantine row
+with the first reason that applies (reasons in priority order, as named in the seed
+`quarantine_reasons.csv`). Nothing is decided row by row in Python.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .canonical import columns
+
+# An ISO 8601 offset at the end of a timestamp. The offset is kept as text and never applied:
+# a result written 2021-11-10T19:14:41-08:00 belongs to 2021-11-10 (registry contract section 2).
+_OFFSET = r"(Z|[+-]\d{2}(:?\d{2})?)$"
+_SEP = "chr(31)"   # unit separator: cannot occur in any CSV field we hash
+_NULL = "chr(30)"  # stands for NULL inside the hash, so (NULL, 'a') and ('a', NULL) differ
+
+
+def text(column: str) -> str:
+    """The source text with blanks treated as absent."""
+    return f"nullif(trim(s.{column}), '')"
+
+
+def timestamp(expr: str, formats: list[str]) -> str:
+    """ISO 8601 with any precision, with or without offset; then the profile's own formats."""
+    iso = (f"CASE WHEN length({expr}) > 19 THEN TRY_CAST(regexp_replace({expr}, '{_OFFSET}', '') AS TIMESTAMP) "
+           f"ELSE TRY_CAST({expr} AS TIMESTAMP) END")
+    extra = [f"TRY_STRPTIME({expr}, '{fmt.replace(chr(39), chr(39) * 2)}')" for fmt in formats]
+    return f"coalesce({', '.join([iso] + extra)})" if extra else iso
+
+
+def offset(expr: str) -> str:
+    return f"CASE WHEN length({expr}) > 19 THEN nullif(regexp_extract({expr}, '{_OFFSET}', 1), '') END"
+
+
+def number(expr: str) -> str:
+    """A lab number: plain, or with a decimal comma and/or a leading comparator (`<0,20`)."""
+    plain = f"TRY_CAST({expr} AS DOUBLE)"
+    loose = f"TRY_CAST(replace(regexp_replace({expr}, '^(<=|>=|<|>)\\s*', ''), ',', '.') AS DOUBLE)"
+    value = f"coalesce({plain}, {loose})"
+    return f"CASE WHEN isfinite({value}) THEN {value} END"
+
+
+def comparator(expr: str) -> str:
+    return (f"CASE WHEN left({expr}, 1) IN ('<', '>') "
+            f"THEN regexp_extract({expr}, '^(<=|>=|<|>)', 1) END")
+
+
+def status(expr: str) -> str:
+    return f"coalesce(upper({expr}), 'F')"
+
+
+@dataclass
+class Check:
+    reason: str
+    field: str
+    failed_when: str  # SQL over the typed columns (alias t)
+
+
+@dataclass
+class KindSQL:
+    raw_table: str
+    typed: list[tuple[str, str]]      # (typed column, expression over source alias s)
+    joins: str                        # seed joins over the typed subquery alias t
+    derived: list[tuple[str, str]]    # columns computed after the joins (alias t and seed aliases)
+    checks: list[Check]
+    hash_columns: list[str]
+    raw_columns: list[str]            # the raw table's content columns, in insert order
+
+
+def _numeric_checks(names: list[str]) -> list[Check]:
+    return [Check("invalid_number", n, f"t.{n}_txt IS NOT NULL AND t.{n} IS NULL") for n in names]
+
+
+def kind_sql(kind: str, formats: list[str]) -> KindSQL:
+    if kind == "patients":
+        return KindSQL(
+            raw_table="raw.patients",
+            typed=[
+                ("patient_id", text("patient_id")),
+                ("sex", text("sex")),
+                ("birth_date_txt", text("birth_date")),
+                ("birth_date", f"CAST({timestamp(text('birth_date'), formats)} AS DATE)"),
+                ("menopausal_status", f"lower({text('menopausal_status')})"),
+                ("ethnicity", text("ethnicity")),
+            ],
+            joins="",
+            derived=[],
+            checks=[
+                Check("missing_patient_id", "patient_id", "t.patient_id IS NULL"),
+                Check("missing_date", "birth_date", "t.birth_date_txt IS NULL"),
+                Check("invalid_date", "birth_date", "t.birth_date IS NULL"),
+                Check("invalid_category", "menopausal_status",
+                      "t.menopausal_status IS NOT NULL AND t.menopausal_status NOT IN ('pre', 'peri', 'post')"),
+            ],
+            hash_columns=["patient_id", "sex", "birth_date", "menopausal_status", "ethnicity"],
+            raw_columns=["patient_id", "sex", "birth_date", "menopausal_status", "ethnicity"],
+        )
+    if kind == "labs":
+        collected = text("collected_at")
+        return KindSQL(
+            raw_table="raw.lab_results",
+            typed=[
+                ("patient_id", text("patient_id")),
+                ("collected_txt", collected),
+                ("collected_at", timestamp(collected, formats)),
+                ("collected_offset", offset(collected)),
+                ("code", text("code")),
+                ("code_system", f"coalesce(CASE WHEN upper({text('code_system')}) IN ('LN', 'LOINC') THEN 'LOINC' "
+                                f"ELSE {text('code_system')} END, 'LOINC')"),
+                ("given_loinc", text("loinc_code")),
+                ("name", text("name")),
+                ("value_text", text("value")),
+                ("value_num", number(text("value"))),
+                ("value_comparator", comparator(text("value"))),
+                ("unit", text("unit")),
+                ("reference_range", text("reference_range")),
+                ("abnormal_flag", text("abnormal_flag")),
+                ("status", status(text("status"))),
+                ("accession_id", text("accession_id")),
+                ("result_id", text("result_id")),
+            ],
+            joins="""
+                LEFT JOIN seed_analyte_codes AS ac
+                       ON ac.loinc_code = coalesce(t.given_loinc, CASE WHEN t.code_system = 'LOINC' THEN t.code END)
+                LEFT JOIN seed_unit_lookup AS ul ON ul.unit_key = lower(replace(t.unit, ' ', ''))
+                LEFT JOIN seed_unit_conversions AS uc ON uc.analyte = ac.analyte AND uc.unit = ul.unit
+                LEFT JOIN seed_result_statuses AS rs ON rs.status = t.status""",
+            derived=[
+                ("loinc_code", "coalesce(t.given_loinc, CASE WHEN t.code_system = 'LOINC' THEN t.code END)"),
+                ("is_tracked", "ac.analyte IS NOT NULL"),
+            ],
+            checks=[
+                Check("missing_patient_id", "patient_id", "t.patient_id IS NULL"),
+                Check("missing_date", "collected_at", "t.collected_txt IS NULL"),
+                Check("invalid_date", "collected_at", "t.collected_at IS NULL"),
+                Check("missing_code", "code", "t.code IS NULL"),
+                Check("invalid_status", "status", "rs.status IS NULL"),
+                Check("missing_value", "value", "t.value_text IS NULL AND rs.is_final = 'true'"),
+                Check("invalid_number", "value",
+                      "ac.analyte IS NOT NULL AND t.value_text IS NOT NULL AND t.value_num IS NULL"),
+                Check("missing_unit", "unit", "ac.analyte IS NOT NULL AND t.value_num IS NOT NULL AND t.unit IS NULL"),
+                Check("unknown_unit", "unit",
+                      "ac.analyte IS NOT NULL AND t.value_num IS NOT NULL AND uc.unit IS NULL"),
+            ],
+            hash_columns=["patient_id", "collected_at", "collected_offset", "code_system", "code", "loinc_code",
+                          "name", "value_text", "unit", "reference_range", "abnormal_flag", "status",
+                          "accession_id", "result_id"],
+            raw_columns=["patient_id", "collected_at", "collected_offset", "code", "code_system", "loinc_code",
+                         "name", "value_text", "value_num", "value_comparator", "unit", "reference_range",
+                         "abnormal_flag", "status", "accession_id", "result_id", "is_tracked"],
+        )
+    if kind == "dxa":
+        scan = text("scan_date")
+        numeric = ["t_score", "z_score", "bmd_g_cm2", "bmc_g", "area_cm2", "height_cm", "weight_kg"]
+        typed = [
+            ("patient_id", text("patient_id")),
+            ("scan_txt", scan),
+            ("scan_date", f"CAST({timestamp(scan, formats)} AS DATE)"),
+            ("scan_offset", offset(scan)),
+            ("site", f"lower({text('site')})"),
+            ("side_txt", f"lower({text('side')})"),
+            ("side", f"CASE lower({text('side')}) WHEN 'left' THEN 'left' WHEN 'l' THEN 'left' "
+                     f"WHEN 'right' THEN 'right' WHEN 'r' THEN 'right' END"),
+            ("manufacturer", text("manufacturer")),
+            ("status", status(text("status"))),
+            ("result_id", text("result_id")),
+        ]
+        for n in numeric:
+            typed += [(f"{n}_txt", text(n)), (n, number(text(n)))]
+        return KindSQL(
+            raw_table="raw.dxa_results",
+            typed=typed,
+            joins="""
+                LEFT JOIN (SELECT DISTINCT site AS known_site FROM seed_dxa_codes) AS ds ON ds.known_site = t.site
+                LEFT JOIN seed_result_statuses AS rs ON rs.status = t.status""",
+            derived=[],
+            checks=[
+                Check("missing_patient_id", "patient_id", "t.patient_id IS NULL"),
+                Check("missing_date", "scan_date", "t.scan_txt IS NULL"),
+                Check("invalid_date", "scan_date", "t.scan_date IS NULL"),
+                Check("invalid_site", "site", "ds.known_site IS NULL"),
+                Check("invalid_category", "side", "t.side_txt IS NOT NULL AND t.side IS NULL"),
+                Check("invalid_status", "status", "rs.status IS NULL"),
+                *_numeric_checks(numeric),
+                Check("missing_value", "t_score",
+                      "rs.is_final = 'true' AND t.t_score IS NULL AND t.z_score IS NULL AND t.bmd_g_cm2 IS NULL"),
+            ],
+            hash_columns=["patient_id", "scan_date", "scan_offset", "site", "side", *numeric, "manufacturer",
+                          "status", "result_id"],
+            raw_columns=["patient_id", "scan_date", "scan_offset", "site", "side", "t_score", "z_score",
+                         "bmd_g_cm2", "bmc_g", "area_cm2", "manufacturer", "height_cm", "weight_kg", "status",
+                         "result_id"],
+        )
+    if kind == "fractures":
+        day = text("fracture_date")
+        fragility = f"lower({text('fragility')})"
+        return KindSQL(
+            raw_table="raw.fractures",
+            typed=[
+                ("patient_id", text("patient_id")),
+                ("fracture_txt", day),
+                ("fracture_date", f"CAST({timestamp(day, formats)} AS DATE)"),
+                ("site", text("site")),
+                ("fragility_txt", fragility),
+                ("fragility", f"CASE WHEN {fragility} IS NULL THEN true "
+                              f"WHEN {fragility} IN ('true', 't', 'yes', 'y', '1') THEN true "
+                              f"WHEN {fragility} IN ('false', 'f', 'no', 'n', '0') THEN false END"),
+                ("code", text("code")),
+                ("code_system", text("code_system")),
+                ("status", status(text("status"))),
+                ("result_id", text("result_id")),
+            ],
+            joins="\n                LEFT JOIN seed_result_statuses AS rs ON rs.status = t.status",
+            derived=[],
+            checks=[
+                Check("missing_patient_id", "patient_id", "t.patient_id IS NULL"),
+                Check("missing_date", "fracture_date", "t.fracture_txt IS NULL"),
+                Check("invalid_date", "fracture_date", "t.fracture_date IS NULL"),
+                Check("missing_code", "site", "t.site IS NULL"),
+                Check("invalid_category", "fragility", "t.fragility IS NULL"),
+                Check("invalid_status", "status", "rs.status IS NULL"),
+            ],
+            hash_columns=["patient_id", "fracture_date", "site", "fragility", "code", "code_system", "status",
+                          "result_id"],
+            raw_columns=["patient_id", "fracture_date", "site", "fragility", "code", "code_system", "status",
+                         "result_id"],
+        )
+    raise ValueError(f"unknown kind {kind}")
+
+
+def typed_query(kind: str, source: str, present: list[str], formats: list[str]) -> str:
+    """SELECT turning the canonical text rows of `source` into typed rows with reason and payload.
+
+    `present` are the canonical columns the source has; absent ones read as NULL. The payload of a
+    quarantined row is the source row itself as JSON (built only for quarantined rows), so nothing
+    the sender wrote is lost.
+    """
+    spec = kind_sql(kind, formats)
+    wanted = columns(kind)
+    has_extra = "extra" in present
+    given = [c for c in wanted if c in present]
+    fill = "".join(f", NULL::VARCHAR AS {c}" for c in wanted if c not in present)
+    inner_source = f"(SELECT source_row, {', '.join(given + (['extra'] if has_extra else []))}{fill} FROM {source})"
+    typed = "".join(f",\n                       {expr} AS {name}" for name, expr in spec.typed)
+    carried = "".join(f", s.{c} AS src_{c}" for c in given)
+    payload = "json_object(" + ", ".join(f"'{c}', d.src_{c}" for c in given) + ")"
+    if has_extra:
+        payload = f"json_merge_patch(coalesce(d.extra, '{{}}'::JSON), {payload})"
+    reason = "CASE " + " ".join(f"WHEN {c.failed_when} THEN '{c.reason}'" for c in spec.checks) + " END"
+    field = "CASE " + " ".join(f"WHEN {c.failed_when} THEN '{c.field}'" for c in spec.checks) + " END"
+    derived = "".join(f", {expr} AS {name}" for name, expr in spec.derived)
+    hash_exprs = ", ".join(f"coalesce(CAST(d.{c} AS VARCHAR), {_NULL})" for c in spec.hash_columns)
+    kept = ", ".join(f"d.{c}" for c in ["source_row"] + spec.raw_columns + ["extra", "reason", "field"])
+    return f"""
+        SELECT {kept},
+               CASE WHEN d.reason IS NOT NULL THEN {payload} END AS payload,
+               CASE WHEN d.reason IS NULL THEN md5_number_lower(concat_ws({_SEP}, {hash_exprs})) END AS row_hash
+        FROM (
+            SELECT t.*{derived},
+                   {reason} AS reason,
+                   {field} AS field
+            FROM (
+                SELECT s.source_row{typed},
+                       {'TRY_CAST(s.extra AS JSON)' if has_extra else 'NULL::JSON'} AS extra{carried}
+                FROM {inner_source} AS s
+            ) AS t {spec.joins}
+        ) AS d
+    """

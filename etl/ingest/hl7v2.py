@@ -12,7 +12,9 @@ results without a patient), the whole message is quarantined and the others stil
 from __future__ import annotations
 
 import functools
+import gc
 import re
+import uuid
 from pathlib import Path
 
 import pyarrow as pa
@@ -128,42 +130,31 @@ def _split_lines(data: bytes) -> list[str]:
 
 
 def _messages(lines: list[str]):
-    """Yield (first line number, [(line number, segment)]) per message; segments before any MSH
-    form a group of their own, which the caller rejects as a message without MSH."""
+    """Yield [(line number, segment)] per message; segments before any MSH form a group of their
+    own, which the caller rejects as a message without MSH."""
     current: list[tuple[int, str]] = []
     for number, line in enumerate(lines, 1):
-        line = line.strip("\x00")
-        if not line.strip():
+        if not line or line.isspace():
             continue
-        if line.startswith("MSH"):
+        head = line[:3]
+        if head == "MSH":
             if current:
                 yield current
             current = [(number, line)]
-        elif line[:3] in _ENVELOPE:
-            continue
-        else:
+        elif head not in _ENVELOPE:
             current.append((number, line))
     if current:
         yield current
 
 
-class _MessageRows:
-    """The rows one message yields; kept apart until the whole message parsed cleanly."""
-
-    __slots__ = ("labs", "patients")
-
-    def __init__(self):
-        self.labs: list[tuple] = []
-        self.patients: list[tuple] = []
-
-
-def _parse_message(segments: list[tuple[int, str]]) -> _MessageRows | None:
-    """Rows of one ORU^R01 message; None for another message type (counted as skipped)."""
+def _parse_message(segments: list[tuple[int, str]], labs: list[tuple], patients: list[tuple]) -> bool:
+    """Append one ORU^R01 message's rows; False for another message type (counted as skipped).
+    Rows are appended only once the whole message has been read without a problem."""
     first = segments[0][1]
     if not first.startswith("MSH"):
         raise _Unparseable("MSH", f"the message starts with {first[:3]!r} instead of an MSH segment")
     delims = _Delimiters(first)
-    fs, cs = delims.field, delims.component
+    fs, cs, rs = delims.field, delims.component, delims.repetition
     msh = first.split(fs)
     if len(msh) < 12 or not msh[11]:
         raise _Unparseable("MSH-12", "the MSH segment is truncated before the version id (MSH-12)")
@@ -171,83 +162,96 @@ def _parse_message(segments: list[tuple[int, str]]) -> _MessageRows | None:
     if not message_type[0]:
         raise _Unparseable("MSH-9", "the message has no message type (MSH-9)")
     if message_type[0] != "ORU":
-        return None
+        return False
     decode = delims.decode
-    rows = _MessageRows()
+    to_iso = hl7_ts_to_iso
+    message_labs: list[tuple] = []
+    message_patients: list[tuple] = []
     patient_id = None
     accession = ""
     obr_time = ""
     for number, segment in segments[1:]:
         seg_id = segment[:3]
-        if not _SEGMENT_ID.fullmatch(seg_id) or (len(segment) > 3 and segment[3] != fs):
-            raise _Unparseable("segment", f"line {number} is not an HL7 segment: {segment[:20]!r}")
         if seg_id == "OBX":
-            if patient_id is None:
-                raise _Unparseable("PID", f"the OBX on line {number} comes before any PID segment")
             fields = segment.split(fs)
             if len(fields) < 12:
                 raise _Unparseable("OBX-11", f"the OBX on line {number} is truncated before its result status (OBX-11)")
+            if patient_id is None:
+                raise _Unparseable("PID", f"the OBX on line {number} comes before any PID segment")
             code = fields[3].split(cs)
             value = fields[5]
             if fields[2] == "SN" and cs in value:
                 value = "".join(value.split(cs))  # comparator^num -> '<0.2'; ^182 -> '182'
-            collected = _field(fields, 14) or obr_time
-            code_system = _field(code, 2)
-            loinc = _field(code, 3) if _field(code, 5) == "LN" else ""
-            rows.labs.append((
-                number, patient_id, hl7_ts_to_iso(collected) if collected else "",
+            collected = fields[14] if len(fields) > 14 and fields[14] else obr_time
+            n_code = len(code)
+            code_system = code[2] if n_code > 2 else ""
+            message_labs.append((
+                number, patient_id, to_iso(collected.split(cs, 1)[0]) if collected else "",
                 decode(code[0]), decode(value), decode(fields[6].split(cs, 1)[0]),
                 "LOINC" if code_system == "LN" else decode(code_system),
-                decode(_field(code, 1)), decode(fields[7]),
-                fields[8].split(delims.repetition, 1)[0], fields[11], accession, loinc,
+                decode(code[1]) if n_code > 1 else "", decode(fields[7]),
+                fields[8].split(rs, 1)[0], fields[11], accession,
+                code[3] if n_code > 5 and code[5] == "LN" else "",
             ))
         elif seg_id == "PID":
             fields = segment.split(fs)
             if len(fields) < 4:
                 raise _Unparseable("PID-3", f"the PID on line {number} is truncated before the patient id (PID-3)")
-            patient_id = decode(fields[3].split(delims.repetition, 1)[0].split(cs, 1)[0])
+            patient_id = decode(fields[3].split(rs, 1)[0].split(cs, 1)[0])
             birth, sex = _field(fields, 7).split(cs, 1)[0], _field(fields, 8)
             if birth or sex:
-                rows.patients.append((number, patient_id, decode(sex),
-                                      hl7_date_to_iso(birth) if birth else ""))
+                message_patients.append((number, patient_id, decode(sex),
+                                         hl7_date_to_iso(birth) if birth else ""))
             accession, obr_time = "", ""
         elif seg_id == "OBR":
             fields = segment.split(fs)
             accession = decode(_field(fields, 3).split(cs, 1)[0] or _field(fields, 2).split(cs, 1)[0])
             obr_time = _field(fields, 7).split(cs, 1)[0]
-    return rows
+        elif not _SEGMENT_ID.fullmatch(seg_id) or (len(segment) > 3 and segment[3] != fs):
+            raise _Unparseable("segment", f"line {number} is not an HL7 segment: {segment[:20]!r}")
+    labs.extend(message_labs)
+    patients.extend(message_patients)
+    return True
 
 
-def _table(rows: list[tuple], names: list[str]) -> pa.Table:
-    columns = list(zip(*rows)) if rows else [[] for _ in names]
+def _temp_table(conn, name: str, rows: list[tuple], names: list[str]) -> str:
+    """Rows into a temp table on the loader's connection (via Arrow, column by column)."""
+    columns = list(zip(*rows))
     arrays = [pa.array(columns[0], type=pa.int64())]
     arrays += [pa.array(column, type=pa.string()) for column in columns[1:]]
-    return pa.Table.from_arrays(arrays, names=names)
+    arrow_rows = pa.Table.from_arrays(arrays, names=names)  # noqa: F841 (read by DuckDB's replacement scan)
+    # `execute` with a replacement scan, not `register`: the loader's connection may hold a
+    # partly fetched result, which DuckDB 2 lets `execute` replace but makes `register` refuse.
+    conn.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM arrow_rows").fetchall()
+    return name
 
 
-def read(path: Path, conn=None) -> ReaderResult:
-    """All messages of one file; `conn` is unused (rows are built in memory as Arrow)."""
+def read(path: Path, conn) -> ReaderResult:
+    """All messages of one file, as temp tables `src_hl7_patients_<tag>` / `src_hl7_labs_<tag>` (the loader drops `src_*` temp tables after each file) on `conn`."""
     lines = _split_lines(Path(path).read_bytes())
     result = ReaderResult(format=FORMAT)
     labs: list[tuple] = []
     patients: list[tuple] = []
-    for segments in _messages(lines):
-        try:
-            rows = _parse_message(segments)
-        except _Unparseable as problem:
-            result.rejects.append(Reject(
-                source_row=segments[0][0], reason="unparseable_message", field=problem.field,
-                payload={"message": "\r".join(segment for _, segment in segments),
-                         "error": str(problem)}))
-            continue
-        if rows is None:
-            result.rows_skipped += 1
-            continue
-        labs.extend(rows.labs)
-        patients.extend(rows.patients)
-    if patients:
-        result.batches.append(Batch("patients", _table(patients, PATIENT_COLUMNS)))
-    if labs:
-        result.batches.append(Batch("labs", _table(labs, LAB_COLUMNS)))
+    collecting = gc.isenabled()
+    gc.disable()  # millions of small tuples: the cyclic collector would rescan them all, for nothing
+    try:
+        for segments in _messages(lines):
+            try:
+                if not _parse_message(segments, labs, patients):
+                    result.rows_skipped += 1
+            except _Unparseable as problem:
+                result.rejects.append(Reject(
+                    source_row=segments[0][0], reason="unparseable_message", field=problem.field,
+                    payload={"message": "\r".join(segment for _, segment in segments),
+                             "error": str(problem)}))
+        del lines
+        tag = uuid.uuid4().hex[:12]
+        if patients:
+            result.batches.append(Batch("patients", _temp_table(conn, f"src_hl7_patients_{tag}", patients, PATIENT_COLUMNS)))
+        if labs:
+            result.batches.append(Batch("labs", _temp_table(conn, f"src_hl7_labs_{tag}", labs, LAB_COLUMNS)))
+    finally:
+        if collecting:
+            gc.enable()
     result.rows_read = len(labs) + len(patients) + len(result.rejects)
     return result

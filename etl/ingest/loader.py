@@ -24,7 +24,8 @@ from ..errors import InputError, OsteoregError
 from . import detect, flat
 from .canonical import Batch, ReaderResult
 from .profiles import Profile, builtin_profiles, load_profile
-from .validate import kind_sql, typed_query
+from .canonical import KINDS
+from .validate import HASH_PROBE, kind_sql, row_hash, typed_query
 
 # Files that describe an export rather than hold its rows (Bulk FHIR `$export` manifests and the
 # synthetic generator's manifest) are passed over when a folder is walked.
@@ -104,12 +105,33 @@ def ingest_paths(
     report = IngestReport()
     with warehouse.session(warehouse_path) as conn:
         terminology.load_into(conn)
+        refresh_row_hashes(conn)
         for path in files:
             outcome = _ingest_file(conn, path, profiles, forced, secret)
             report.files.append(outcome)
             if progress:
                 progress(outcome)
     return report
+
+
+def refresh_row_hashes(conn) -> bool:
+    """Re-hash stored rows when DuckDB's hash function differs from the one the last load used.
+
+    Without this, a DuckDB upgrade could make an old result's re-delivery look new. Returns
+    whether anything was re-hashed.
+    """
+    last = conn.execute(
+        "SELECT hash_probe FROM audit.loads WHERE status = 'loaded' ORDER BY load_id DESC LIMIT 1").fetchone()
+    current = conn.execute(f"SELECT {HASH_PROBE}").fetchone()[0]
+    if last is None or last[0] == current:
+        return False
+    conn.execute("BEGIN TRANSACTION")
+    for kind in KINDS:
+        spec = kind_sql(kind, [])
+        conn.execute(f"UPDATE {spec.raw_table} AS r SET row_hash = {row_hash(spec, 'r')}")
+    conn.execute("UPDATE audit.loads SET hash_probe = ? WHERE status = 'loaded'", [current])
+    conn.execute("COMMIT")
+    return True
 
 
 def _previous_load(conn, path: Path, stat: os.stat_result) -> tuple[int, str] | None:
@@ -184,6 +206,7 @@ def _stage_name(load_id: int, kind: str) -> str:
 
 def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome: FileOutcome, secret: bytes) -> None:
     """Type, validate, de-duplicate and insert one kind's rows from one file."""
+    conn.execute("SET preserve_insertion_order = true")  # source_row numbering relies on file order
     source = batch.table
     if not isinstance(source, str):
         source = f"arrow_{batch.kind}_{load_id}"
@@ -197,36 +220,44 @@ def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome:
         conn.unregister(source)
 
     # First delivery wins inside the file; anything already in raw (same hash, same patient) is a
-    # duplicate of an earlier load.
-    fresh = f"{typed}_fresh"
+    # duplicate of an earlier load. Repeats inside a file are rare, so only their hashes are
+    # grouped; every other row goes straight from the typed stage into raw.
+    repeats = f"{typed}_repeats"
     conn.execute(f"""
-        CREATE TEMP TABLE {fresh} AS
-        SELECT * FROM (
-            SELECT *, row_number() OVER (PARTITION BY row_hash, patient_id ORDER BY source_row) AS delivery
-            FROM {typed} WHERE reason IS NULL
-        ) AS v
-        WHERE delivery = 1
-          AND NOT EXISTS (SELECT 1 FROM {spec.raw_table} AS r
-                          WHERE r.row_hash = v.row_hash AND r.patient_id = v.patient_id)
+        CREATE TEMP TABLE {repeats} AS
+        SELECT row_hash, patient_id, min(source_row) AS first_row
+        FROM {typed} WHERE reason IS NULL
+        GROUP BY row_hash, patient_id HAVING count(*) > 1
     """)
-    counts = conn.execute(f"""
+    read, valid, quarantined = conn.execute(f"""
         SELECT count(*), count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL)
         FROM {typed}""").fetchone()
-    read, valid, quarantined = counts
     inserted_columns = ", ".join(spec.raw_columns)
-    conn.execute(f"""
+    # Row order inside raw does not matter (source_row is a column); not keeping it saves memory.
+    conn.execute("SET preserve_insertion_order = false")
+    loaded = conn.execute(f"""
         INSERT INTO {spec.raw_table}
             (load_id, source_file, source_row, source_format, {inserted_columns}, row_hash, extra)
-        SELECT ?, ?, source_row, ?, {inserted_columns}, row_hash, extra FROM {fresh}
-    """, [load_id, str(path.absolute()), fmt])
-    loaded = conn.execute(f"SELECT count(*) FROM {fresh}").fetchone()[0]
+        SELECT $load_id, $source_file, t.source_row, $format, {', '.join('t.' + c for c in spec.raw_columns)},
+               t.row_hash, t.extra
+        FROM {typed} AS t
+        LEFT JOIN {repeats} AS rep ON rep.row_hash = t.row_hash AND rep.patient_id = t.patient_id
+        WHERE t.reason IS NULL
+          AND (rep.first_row IS NULL OR rep.first_row = t.source_row)
+          AND NOT EXISTS (SELECT 1 FROM {spec.raw_table} AS r
+                          WHERE r.row_hash = t.row_hash AND r.patient_id = t.patient_id)
+    """, {"load_id": load_id, "source_file": str(path.absolute()), "format": fmt}).fetchone()[0]
+    conn.execute("SET preserve_insertion_order = true")
     if batch.kind == "labs":
-        outcome.rows_untracked += conn.execute(f"SELECT count(*) FROM {fresh} WHERE NOT is_tracked").fetchone()[0]
+        # A reader gives at most one batch per kind, so this is the file's whole untracked count.
+        outcome.rows_untracked = conn.execute(
+            f"SELECT count(*) FROM {spec.raw_table} WHERE load_id = ? AND NOT is_tracked", [load_id]).fetchone()[0]
     conn.execute(f"""
         INSERT INTO audit.quarantine (load_id, source_row, kind, reason, field, payload)
         SELECT ?, source_row, ?, reason, field, payload FROM {typed} WHERE reason IS NOT NULL
     """, [load_id, batch.kind])
-    outcome.new_patients += identity.assign_keys(conn, fresh, load_id, secret)
+    outcome.new_patients += identity.assign_keys(
+        conn, f"(SELECT patient_id FROM {spec.raw_table} WHERE load_id = {int(load_id)})", load_id, secret)
     outcome.rows_read += read
     outcome.rows_loaded += loaded
     outcome.rows_quarantined += quarantined
@@ -250,10 +281,10 @@ def _quarantine_rejects(conn, load_id: int, result: ReaderResult, outcome: FileO
 
 def _record(conn, outcome: FileOutcome, digest: str, stat: os.stat_result, started: datetime) -> None:
     conn.execute(
-        """INSERT INTO audit.loads (load_id, source_path, sha256, file_size, file_mtime_ns, format, kind, profile,
+        f"""INSERT INTO audit.loads (load_id, source_path, sha256, file_size, file_mtime_ns, format, kind, profile,
                rows_read, rows_loaded, rows_quarantined, rows_duplicate, rows_untracked, rows_skipped,
-               status, message, started_at, finished_at, osteoreg_version)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               status, message, started_at, finished_at, osteoreg_version, hash_probe)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {HASH_PROBE})""",
         [outcome.load_id, str(outcome.path.absolute()), digest, stat.st_size, stat.st_mtime_ns, outcome.format,
          outcome.kind, outcome.profile, outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined,
          outcome.rows_duplicate, outcome.rows_untracked, outcome.rows_skipped, outcome.status, outcome.message,

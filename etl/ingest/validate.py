@@ -13,8 +13,6 @@ from .canonical import columns
 # An ISO 8601 offset at the end of a timestamp. The offset is kept as text and never applied:
 # a result written 2021-11-10T19:14:41-08:00 belongs to 2021-11-10 (registry contract section 2).
 _OFFSET = r"(Z|[+-]\d{2}(:?\d{2})?)$"
-_SEP = "chr(31)"   # unit separator: cannot occur in any CSV field we hash
-_NULL = "chr(30)"  # stands for NULL inside the hash, so (NULL, 'a') and ('a', NULL) differ
 
 
 def text(column: str) -> str:
@@ -230,6 +228,18 @@ def kind_sql(kind: str, formats: list[str]) -> KindSQL:
     raise ValueError(f"unknown kind {kind}")
 
 
+HASH_PROBE = "hash('osteoreg row hash')"
+
+
+def row_hash(spec: KindSQL, alias: str) -> str:
+    """The row's content hash over its typed raw columns (the same expression for new and stored rows).
+
+    DuckDB's `hash` is fast but not promised stable across DuckDB versions; every load records
+    `HASH_PROBE`, and the loader re-hashes stored rows when the probe changes.
+    """
+    return "hash(" + ", ".join(f"{alias}.{c}" for c in spec.hash_columns) + ")"
+
+
 def typed_query(kind: str, source: str, present: list[str], formats: list[str]) -> str:
     """SELECT turning the canonical text rows of `source` into typed rows with reason and payload.
 
@@ -251,12 +261,11 @@ def typed_query(kind: str, source: str, present: list[str], formats: list[str]) 
     reason = "CASE " + " ".join(f"WHEN {c.failed_when} THEN '{c.reason}'" for c in spec.checks) + " END"
     field = "CASE " + " ".join(f"WHEN {c.failed_when} THEN '{c.field}'" for c in spec.checks) + " END"
     derived = "".join(f", {expr} AS {name}" for name, expr in spec.derived)
-    hash_exprs = ", ".join(f"coalesce(CAST(d.{c} AS VARCHAR), {_NULL})" for c in spec.hash_columns)
     kept = ", ".join(f"d.{c}" for c in ["source_row"] + spec.raw_columns + ["extra", "reason", "field"])
     return f"""
         SELECT {kept},
                CASE WHEN d.reason IS NOT NULL THEN {payload} END AS payload,
-               CASE WHEN d.reason IS NULL THEN md5_number_lower(concat_ws({_SEP}, {hash_exprs})) END AS row_hash
+               CASE WHEN d.reason IS NULL THEN {row_hash(spec, 'd')} END AS row_hash
         FROM (
             SELECT t.*{derived},
                    {reason} AS reason,

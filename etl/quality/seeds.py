@@ -49,11 +49,12 @@ def _seed_parameters(seeds_dir: Path) -> dict[str, object]:
 def expectation_parameters(today: dt.date | None = None, seeds_dir: Path = SEEDS_DIR) -> dict[str, object]:
     """Every `$PARAMETER` a suite may use: seed facts plus the run's date (for "not in the future").
 
-    `today` and `tomorrow` are ISO dates; timestamps are checked against `tomorrow` (exclusive) so
+    `today` and `tomorrow` are ISO dates and `this_year` an integer; timestamps are checked against `tomorrow` (exclusive) so
     a result collected earlier today is not "in the future".
     """
     today = today or dt.date.today()
     parameters = dict(_seed_parameters(Path(seeds_dir)))
     parameters["today"] = today.isoformat()
     parameters["tomorrow"] = (today + dt.timedelta(days=1)).isoformat()
+    parameters["this_year"] = today.year
     return parameters

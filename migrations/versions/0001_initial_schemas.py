@@ -109,7 +109,8 @@ UPGRADE = [
     message            VARCHAR,
     started_at         TIMESTAMP NOT NULL,
     finished_at        TIMESTAMP,
-    osteoreg_version   VARCHAR
+    osteoreg_version   VARCHAR,
+    hash_probe         UBIGINT
     )""",
     """CREATE TABLE audit.quarantine (
     load_id            BIGINT  NOT NULL,

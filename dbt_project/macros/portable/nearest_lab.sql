@@ -1,6 +1,6 @@
 {#- Lab-to-scan matching (contract 6): per assessment and analyte, the plausible result nearest
     to the scan date within `window_days` either side; ties go to the later collection, then to
-    the higher lab_result_id so the choice is deterministic. Returns one row per match with
+    the later delivered raw row (load_id, source_row) so the choice is deterministic. Returns one row per match with
     `days_from_scan` (positive: collected after the scan).
 
     default__: a standard-SQL range join ranked by a window function (any adapter). -#}
@@ -15,7 +15,8 @@ with candidates as (
         scans.patient_key,
         scans.scan_date,
         labs.analyte,
-        labs.lab_result_id,
+        labs.load_id,
+        labs.source_row,
         labs.collected_at,
         labs.collected_date,
         labs.value_si,
@@ -36,7 +37,8 @@ ranked as (
             order by
                 case when days_from_scan < 0 then -days_from_scan else days_from_scan end,
                 collected_at desc,
-                lab_result_id desc
+                load_id desc,
+                source_row desc
         ) as match_rank
     from candidates
 )
@@ -46,7 +48,8 @@ select
     patient_key,
     scan_date,
     analyte,
-    lab_result_id,
+    load_id,
+    source_row,
     collected_at,
     collected_date,
     value_si,

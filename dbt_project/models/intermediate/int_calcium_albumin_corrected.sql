@@ -18,10 +18,10 @@ same_day_albumin as (
         albumin.value_si as albumin_g_l,
         row_number() over (
             partition by matched_calcium.assessment_id
-            order by albumin.collected_at desc, albumin.lab_result_id desc
+            order by albumin.collected_at desc, albumin.load_id desc, albumin.source_row desc
         ) as albumin_rank
     from matched_calcium
-    inner join {{ ref('int_lab_results_converted') }} as albumin
+    inner join {{ ref('fct_lab_result') }} as albumin
         on albumin.patient_key = matched_calcium.patient_key
        and albumin.collected_date = matched_calcium.collected_date
        and albumin.analyte = 'albumin'

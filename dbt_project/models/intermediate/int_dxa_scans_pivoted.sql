@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- One row per patient and scan date (the assessment): each site's score is the lower of its
 -- sides (contract 6), implausible values left out, and the lowest T-score over lumbar spine,
 -- femoral neck and total hip with the site it came from.

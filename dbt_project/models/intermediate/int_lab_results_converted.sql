@@ -1,11 +1,9 @@
-{{ config(materialized='table') }}
 -- Current lab results in SI (contract 5 and 7) with the value and unit as sent kept beside them,
 -- and the plausibility flag from seed `plausibility_limits` (value < low or > high: implausible).
 -- The spelling of a unit is normalised through seed `unit_aliases`, its meaning converted by
 -- seed `unit_conversions`; ingestion quarantines units these cannot convert.
 with converted as (
     select
-        labs.lab_result_id,
         labs.patient_key,
         labs.collected_at,
         labs.collected_date,
@@ -33,7 +31,6 @@ with converted as (
 )
 
 select
-    converted.lab_result_id,
     converted.patient_key,
     converted.collected_at,
     converted.collected_date,

@@ -15,15 +15,6 @@ with current_versions as (
 )
 
 select
-    {{ dbt.hash(
-        "coalesce(
-            'result|' || patient_map.patient_key || '|' || current_versions.result_id,
-            'accession|' || patient_map.patient_key || '|' || current_versions.accession_id
-                || '|' || coalesce(current_versions.loinc_code, current_versions.code),
-            'collected|' || patient_map.patient_key || '|' || coalesce(current_versions.loinc_code, current_versions.code)
-                || '|' || cast(current_versions.collected_at as " ~ dbt.type_string() ~ ")
-        )"
-    ) }} as lab_result_id,
     patient_map.patient_key,
     current_versions.collected_at,
     current_versions.collected_date,

@@ -1,9 +1,10 @@
 -- One row per current final result of a tracked analyte (contract 5 and 6), in SI beside the
--- value and unit as sent. Implausible values stay here with is_plausible = false.
+-- value and unit as sent. Implausible values stay here with is_plausible = false. Key: the raw
+-- row (load_id, source_row) that delivered the current version.
 select
-    lab_result_id,
     patient_key,
     collected_at,
+    collected_date,
     analyte,
     loinc_code,
     value_si,

@@ -7,8 +7,8 @@ with population as (
 cells as (
     select
         year,
-        count(*) as n_assessed,
-        sum(case when mg_deficient then 1 else 0 end) as n_deficient
+        cast(count(*) as bigint) as n_assessed,
+        cast(sum(case when mg_deficient then 1 else 0 end) as bigint) as n_deficient
     from population
     group by year
 )

@@ -1,0 +1,187 @@
+"""`osteoreg build`: run the dbt project against one warehouse through dbt's Python API.
+
+dbt is imported inside `build` because importing it costs about two seconds, which every other
+command would otherwise pay. The warehouse path reaches `dbt_project/profiles.yml` through the
+environment (`OSTEOREG_WAREHOUSE_PATH`), so `osteoreg --warehouse X build` builds X. dbt's target
+and log folders live beside the warehouse, never in the repository.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import BlockingProblem, OsteoregError
+from .paths import DBT_PROJECT_DIR
+from .warehouse import ensure_current, session
+
+WAREHOUSE_ENV = "OSTEOREG_WAREHOUSE_PATH"
+
+# dbt's resource types as a user reads them in a sentence.
+_KIND = {"model": "model", "seed": "seed", "test": "test", "unit_test": "unit test",
+         "snapshot": "snapshot", "source": "source"}
+_FAILED = {"error", "fail", "runtime error"}
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """One dbt node's outcome, kept so a caller can report or assert on any of them."""
+
+    unique_id: str
+    name: str
+    resource_type: str
+    status: str
+    seconds: float
+    message: str | None = None
+    failures: int | None = None
+
+
+@dataclass
+class BuildResult:
+    warehouse: Path
+    seconds: float
+    nodes: list[NodeResult] = field(default_factory=list)
+
+    def count(self, resource_type: str) -> int:
+        return sum(1 for node in self.nodes if node.resource_type == resource_type)
+
+    @property
+    def models(self) -> int:
+        return self.count("model")
+
+    @property
+    def seeds(self) -> int:
+        return self.count("seed")
+
+    @property
+    def tests(self) -> int:
+        return self.count("test")
+
+    @property
+    def unit_tests(self) -> int:
+        return self.count("unit_test")
+
+    def node(self, name: str) -> NodeResult:
+        return next(node for node in self.nodes if node.name == name)
+
+
+def dbt_work_dir(warehouse_path: Path) -> Path:
+    """dbt's target and logs for this warehouse: beside it, so parses are reused per warehouse."""
+    warehouse_path = Path(warehouse_path)
+    return warehouse_path.with_name(warehouse_path.name + ".dbt")
+
+
+def build(warehouse_path: Path, vars: dict | None = None, select: str | None = None,
+          progress: Callable[[str], None] | None = None, exclude: str | None = None) -> BuildResult:
+    """Run `dbt build` (seeds, models, unit and data tests) on the warehouse.
+
+    Raises BlockingProblem naming the first failing node when any model, seed or test fails, so
+    the pipeline stops before quality checks and scoring read half-built marts.
+    """
+    warehouse_path = Path(warehouse_path).absolute()
+    ensure_current(warehouse_path)
+    with session(warehouse_path):
+        pass  # fails with one sentence now if another process holds the write lock
+
+    from dbt.cli.main import dbtRunner
+
+    work_dir = dbt_work_dir(warehouse_path)
+    args = [
+        "build",
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(work_dir / "target"),
+        "--log-path", str(work_dir / "logs"),
+        "--log-level", "none",
+        "--log-level-file", "info",
+        "--no-use-colors",
+        "--no-send-anonymous-usage-stats",
+    ]
+    if vars:
+        args += ["--vars", json.dumps(vars)]
+    if select:
+        args += ["--select", select]
+    if exclude:
+        args += ["--exclude", exclude]
+
+    nodes: list[NodeResult] = []
+
+    def on_event(event) -> None:
+        if event.info.name != "NodeFinished":
+            return
+        node = _node_result(event.data)
+        nodes.append(node)
+        if progress is not None:
+            progress(_progress_line(node))
+
+    started = time.perf_counter()
+    with _environment({WAREHOUSE_ENV: str(warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
+        outcome = dbtRunner(callbacks=[on_event]).invoke(args)
+    result = BuildResult(warehouse=warehouse_path, seconds=time.perf_counter() - started, nodes=nodes)
+
+    if outcome.exception is not None:
+        raise BlockingProblem(f"dbt could not build the project: {_first_line(outcome.exception)}")
+    failed = [node for node in nodes if node.status in _FAILED]
+    if failed or not outcome.success:
+        raise BlockingProblem(_failure_sentence(failed, len(failed)))
+    return result
+
+
+def _node_result(data) -> NodeResult:
+    info = data.node_info
+    run = data.run_result
+    failures = getattr(run, "failures", None)
+    return NodeResult(
+        unique_id=info.unique_id,
+        name=info.node_name,
+        resource_type=info.resource_type,
+        status=(run.status or info.node_status or "").lower(),
+        seconds=float(getattr(run, "execution_time", 0.0) or 0.0),
+        message=_first_line(run.message) if run.message else None,
+        failures=int(failures) if failures else None,
+    )
+
+
+def _progress_line(node: NodeResult) -> str:
+    kind = _KIND.get(node.resource_type, node.resource_type)
+    return f"{kind} {node.name}: {node.status} ({node.seconds:.1f} s)"
+
+
+def _failure_sentence(failed: list[NodeResult], n_failed: int) -> str:
+    if not failed:
+        return "dbt build did not succeed; see the dbt log beside the warehouse."
+    first = failed[0]
+    kind = _KIND.get(first.resource_type, first.resource_type)
+    if first.resource_type == "test" and first.failures:
+        detail = f"{first.failures} rows"
+    else:
+        detail = first.message or first.status
+    more = f" ({n_failed - 1} more nodes failed)" if n_failed > 1 else ""
+    return f"dbt {kind} {first.name} failed: {detail}{more}."
+
+
+def _first_line(value: object) -> str:
+    text = str(value).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0].rstrip(".") if lines else type(value).__name__
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+__all__ = ["BuildResult", "NodeResult", "build", "dbt_work_dir", "OsteoregError"]

@@ -34,6 +34,9 @@ FRAGILITY_URL = "https://osteoreg.org/fhir/StructureDefinition/fracture-fragilit
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 RESOURCE_TYPES_USED = ("Patient", "Observation", "Condition", "Procedure")
+# US Core vital signs (LOINC, UCUM unit) that the dxa kind carries: height and weight measured on
+# a scan's date go onto that date's DXA rows (the Observations themselves also load as results).
+VITAL_SIGNS = {"8302-2": ("height_cm", "cm"), "29463-7": ("weight_kg", "kg")}
 
 # The elements the registry reads; everything else in a resource is ignored by json_transform.
 _CODING = {"system": "VARCHAR", "code": "VARCHAR", "display": "VARCHAR"}
@@ -289,17 +292,29 @@ def _map_resources(conn, source: str, tag: str, result: ReaderResult) -> None:
         # removes exactly its own measure; int_dxa_scans_pivoted groups them into scans by
         # patient and scan date.
         "dxa": f"""
-            SELECT source_row, subject_id AS patient_id,
+            WITH vitals AS (
+                SELECT subject_id,
+                    left(coalesce(r.effectiveDateTime, r.effectivePeriod.start, r.effectiveInstant), 10) AS day,
+                    {_vital_columns()}
+                FROM {parsed}
+                WHERE r.resourceType = 'Observation' AND coding.system = '{LOINC}'
+                  AND coding.code IN {tuple(VITAL_SIGNS)}
+                GROUP BY ALL
+            )
+            SELECT source_row, p.subject_id AS patient_id,
                 coalesce(r.effectiveDateTime, r.effectivePeriod.start, r.effectiveInstant) AS scan_date,
                 dxa_site AS site,
                 CASE WHEN dxa_measure = 't_score' THEN r.valueQuantity.value END AS t_score,
                 dxa_side AS side,
                 CASE WHEN dxa_measure = 'bmd_g_cm2' THEN r.valueQuantity.value END AS bmd_g_cm2,
                 CASE WHEN dxa_measure = 'z_score' THEN r.valueQuantity.value END AS z_score,
+                vitals.height_cm, vitals.weight_kg,
                 {_OBSERVATION_STATUS} AS status,
                 r.id AS result_id
-            FROM {parsed}
-            WHERE r.resourceType = 'Observation' AND subject_id IS NOT NULL AND dxa_site IS NOT NULL""",
+            FROM {parsed} AS p
+            LEFT JOIN vitals ON vitals.subject_id = p.subject_id
+                AND vitals.day = left(coalesce(r.effectiveDateTime, r.effectivePeriod.start, r.effectiveInstant), 10)
+            WHERE r.resourceType = 'Observation' AND p.subject_id IS NOT NULL AND dxa_site IS NOT NULL""",
         "fractures": f"""
             SELECT source_row, subject_id AS patient_id,
                 coalesce(r.onsetDateTime, r.onsetPeriod.start, r.recordedDate,
@@ -334,6 +349,13 @@ def _map_resources(conn, source: str, tag: str, result: ReaderResult) -> None:
     """).fetchone()[0]
     result.rows_read = rows + len(result.rejects)
     conn.execute(f"DROP TABLE {parsed}").fetchall()
+
+
+def _vital_columns() -> str:
+    return ", ".join(
+        f"max(r.valueQuantity.value) FILTER (WHERE coding.code = '{code}' AND "
+        f"coalesce(r.valueQuantity.code, r.valueQuantity.unit) = '{unit}') AS {column}"
+        for code, (column, unit) in VITAL_SIGNS.items())
 
 
 def _is_fracture_sql() -> str:

@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .. import warehouse
-from ..errors import OsteoregError
+from ..errors import BlockingProblem, OsteoregError
 from . import seeds
 from .results import CheckResult, CheckRun, failures_of, summarise, write_run
 from .suites import Suite, SuiteError, load_suites
@@ -68,6 +68,13 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "unknown"
     return versions
+
+
+def gate(run: CheckRun) -> None:
+    """Stop the pipeline before scoring when a critical check failed (exit status 1)."""
+    message = run.blocking_message()
+    if message:
+        raise BlockingProblem(message)
 
 
 def run_checks(warehouse_path: Path, suites: list[str] | None = None,

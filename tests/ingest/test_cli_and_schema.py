@@ -96,3 +96,7 @@ def test_migrations_upgrade_is_repeatable_and_downgrade_reaches_base(warehouse_p
         assert conn.execute(schemas).fetchall() == []
         assert conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema <> 'main'").fetchone() == (0,)
     assert warehouse.upgrade(warehouse_path) == warehouse.head_revision()
+
+
+def test_head_read_from_files_is_alembics_head():
+    assert warehouse.head_from_files() == warehouse.head_revision()

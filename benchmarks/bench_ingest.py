@@ -1,0 +1,107 @@
+"""Ingest benchmark: `osteoreg ingest` against plain DuckDB loading the same CSV files, in one run.
+
+The anchor is the fastest plain-DuckDB way to get the same files into a database file:
+`CREATE TABLE ... AS SELECT * FROM read_csv(..., all_varchar = true)` per file with
+`preserve_insertion_order=false` (typed auto-detection fails on real, messy exports).
+Both run as child processes so wall time and peak RSS are measured the same way.
+
+    python benchmarks/bench_ingest.py --patients 1000000      # about 20M lab rows
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench_data"
+
+_ANCHOR = """
+import duckdb, sys
+from pathlib import Path
+conn = duckdb.connect(sys.argv[1])
+conn.execute("SET preserve_insertion_order = false")
+for i, path in enumerate(sorted(p for p in Path(sys.argv[2]).rglob('*.csv'))):
+    conn.execute(f"CREATE TABLE t{i} AS SELECT * FROM read_csv('{path}', all_varchar = true)")
+conn.close()
+"""
+
+
+def generate(patients: int, seed: int) -> Path:
+    folder = DATA / f"cohort_{patients}_{seed}"
+    if (folder / "manifest.json").exists():
+        return folder
+    from etl.synth.flat import write_flat
+
+    shutil.rmtree(folder, ignore_errors=True)
+    lab_files = max(1, patients // 50_000)
+    start = time.perf_counter()
+    write_flat(folder, n_patients=patients, seed=seed, lab_files=lab_files)
+    print(f"generated {patients:,} patients in {time.perf_counter() - start:.0f} s -> {folder}", flush=True)
+    return folder
+
+
+def rss_of_single_process(command: list[str], env: dict) -> tuple[float, float]:
+    """Peak RSS must be read from a fresh interpreter so earlier children do not mask it."""
+    wrapper = [sys.executable, "-c",
+               "import resource, subprocess, sys, time; t = time.perf_counter(); "
+               "rc = subprocess.call(sys.argv[1:]); "
+               "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024); "
+               "sys.exit(rc)", *command]
+    out = subprocess.run(wrapper, capture_output=True, text=True, env={**os.environ, **env})
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{out.stderr[-3000:]}")
+    seconds, peak = out.stdout.strip().splitlines()[-1].split()
+    return float(seconds), float(peak)
+
+
+def main() -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=20261122)
+    parser.add_argument("--out", type=Path, default=DATA / "results_ingest.json")
+    args = parser.parse_args()
+
+    folder = generate(args.patients, args.seed)
+    csv_bytes = sum(p.stat().st_size for p in folder.rglob("*.csv"))
+    work = DATA / "run_ingest"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    env = {"OSTEOREG_SECRET": "benchmark"}
+
+    anchor_s, anchor_rss = rss_of_single_process(
+        [sys.executable, "-c", _ANCHOR, str(work / "anchor.duckdb"), str(folder)], env)
+    osteoreg = [sys.executable, "-m", "etl.cli", "--warehouse", str(work / "osteoreg.duckdb")]
+    subprocess.run(osteoreg + ["init"], check=True, capture_output=True, env={**os.environ, **env})
+    ingest_s, ingest_rss = rss_of_single_process(osteoreg + ["ingest", str(folder)], env)
+    again_s, _ = rss_of_single_process(osteoreg + ["ingest", str(folder)], env)
+
+    import duckdb
+
+    with duckdb.connect(str(work / "osteoreg.duckdb"), read_only=True) as conn:
+        rows = conn.execute("""SELECT sum(rows_read), sum(rows_loaded), sum(rows_quarantined), sum(rows_duplicate),
+                                      count(*) FROM audit.loads WHERE status = 'loaded'""").fetchone()
+        labs = conn.execute("SELECT count(*) FROM raw.lab_results").fetchone()[0]
+    result = {
+        "patients": args.patients, "csv_gib": round(csv_bytes / 2**30, 2), "lab_rows_loaded": labs,
+        "rows_read": rows[0], "rows_loaded": rows[1], "rows_quarantined": rows[2], "rows_duplicate": rows[3],
+        "files": rows[4],
+        "anchor_seconds": round(anchor_s, 2), "anchor_peak_rss_mib": round(anchor_rss),
+        "ingest_seconds": round(ingest_s, 2), "ingest_peak_rss_mib": round(ingest_rss),
+        "ratio_to_anchor": round(ingest_s / anchor_s, 2),
+        "reingest_unchanged_seconds": round(again_s, 2),
+        "targets": {"ratio_to_anchor": "<= 2.0", "peak_rss_mib": "< 4096", "reingest_seconds": "< 2"},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -6,6 +6,7 @@ Nothing below this module prints or exits. Errors the user can act on arrive as
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -15,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .errors import OsteoregError
+from .errors import OsteoregError, UsageError
 from .paths import resolve_warehouse
 
 console = Console()
@@ -41,16 +42,20 @@ def _warehouse(ctx: typer.Context, local: Optional[Path]) -> Path:
     return resolve_warehouse(chosen)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"osteoreg {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
     warehouse: Optional[Path] = WarehouseOption,
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks instead of one-sentence errors."),
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=lambda value: _print_version(value),
+                                 help="Print the version and exit."),
 ) -> None:
-    if version:
-        console.print(f"osteoreg {__version__}")
-        raise typer.Exit(0)
     ctx.obj = {"warehouse": warehouse, "debug": debug}
 
 
@@ -82,6 +87,58 @@ def ingest(
         raise typer.Exit(2)
 
 
+def _parse_vars(text: Optional[str]) -> Optional[dict]:
+    if not text:
+        return None
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = None
+    if not isinstance(value, dict):
+        raise UsageError(f"--vars must be a YAML or JSON mapping such as '{{mg_deficiency_below_mmol_l: 0.70}}', not {text!r}.")
+    return value
+
+
+@app.command()
+def build(
+    ctx: typer.Context,
+    vars: Optional[str] = typer.Option(None, "--vars", help="dbt vars as YAML/JSON, e.g. '{small_cell_limit: 5}'."),
+    select: Optional[str] = typer.Option(None, "--select", "-s", help="dbt node selection (default: everything)."),
+    warehouse: Optional[Path] = WarehouseOption,
+) -> None:
+    """Run the dbt project (dbt build: seeds, models, unit and data tests) against the warehouse."""
+    from .pipeline import build as run_build
+
+    run_build(_warehouse(ctx, warehouse), console, _parse_vars(vars), select)
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    suite: Optional[list[str]] = typer.Option(None, "--suite", help="Run only these suites (repeatable)."),
+    warehouse: Optional[Path] = WarehouseOption,
+) -> None:
+    """Run the Great Expectations suites inside DuckDB; exit 1 if a critical check fails."""
+    from .pipeline import check as run_check
+
+    run_check(_warehouse(ctx, warehouse), console, suite or None)
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(..., help="Files or folders to ingest first."),
+    profile: Optional[Path] = typer.Option(None, "--profile", "-p", help="Source profile (YAML) for these files."),
+    warehouse: Optional[Path] = WarehouseOption,
+) -> None:
+    """ingest, build and check, in that order; stops at the first blocking failure."""
+    from .pipeline import run as run_pipeline
+
+    run_pipeline(_warehouse(ctx, warehouse), paths, profile, console)
+
+
 @app.command()
 def demo(
     ctx: typer.Context,
@@ -110,16 +167,28 @@ def print_table(title: str, headers: list[str], rows: list[list]) -> None:
 def main() -> None:
     """Console-script entry point: one sentence per error unless --debug."""
     debug = "--debug" in sys.argv
+    code = 0
     try:
-        app()
+        app()  # click's standalone mode prints usage errors itself and exits through SystemExit
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except OsteoregError as error:
         if debug:
             raise
         err_console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
-        sys.exit(error.exit_code)
+        code = error.exit_code
     except KeyboardInterrupt:
         err_console.print("interrupted")
-        sys.exit(130)
+        code = 130
+    _exit(code)
+
+
+def _exit(code: int) -> None:
+    """Leave without interpreter teardown: DuckDB's bindings report spurious "leaked instance"
+    warnings at shutdown once dbt has run in the process; all our work is committed by now."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .errors import UsageError
 
 from .ingest.loader import FileOutcome, IngestReport, expand, ingest_paths
 
@@ -64,5 +67,64 @@ def demo(warehouse_path: Path, out_dir: Path, patients: int, seed: int, console:
     with console.status(f"Generating a synthetic cohort of {patients:,} patients"):
         write_flat(inputs, n_patients=patients, seed=seed)
     console.print(f"Synthetic exports written to {inputs}")
-    ingest(warehouse_path, [inputs], None, console)
-    console.print(f"Warehouse: {warehouse_path}")
+    report = ingest(warehouse_path, [inputs], None, console)
+    if report.failed:
+        raise UsageError("the synthetic exports did not all load (see above).")
+    build(warehouse_path, console)
+    check(warehouse_path, console)
+    console.print(f"Warehouse: {warehouse_path}", highlight=False)
+
+
+def build(warehouse_path: Path, console: Console, vars: dict | None = None, select: str | None = None):
+    """`dbt build` with a one-line live display; a summary line when it is done."""
+    from .build import build as dbt_build
+
+    with Progress(SpinnerColumn(), TextColumn("[bold]dbt build[/bold] {task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("parsing the project", total=None)
+        result = dbt_build(warehouse_path, vars=vars, select=select,
+                           progress=lambda line: progress.update(task, description=line))
+    console.print(f"dbt build: {result.count('seed')} seeds, {result.count('model')} models, "
+                  f"{result.count('test')} data tests, {result.count('unit_test')} unit tests passed "
+                  f"in {result.seconds:.1f} s.", highlight=False)
+    return result
+
+
+def check(warehouse_path: Path, console: Console, suites: list[str] | None = None):
+    """Great Expectations suites inside DuckDB; a table per suite; raises when a critical check fails."""
+    from .quality.runner import gate, run_checks
+
+    with Progress(SpinnerColumn(), TextColumn("[bold]check[/bold] {task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("loading Great Expectations", total=None)
+        run = run_checks(warehouse_path, suites, progress=lambda line: progress.update(task, description=line))
+    table = Table(title=f"Quality run {run.run_id}", title_justify="left")
+    for column, justify in (("suite", "left"), ("checks", "right"), ("passed", "right"), ("failed", "right"),
+                            ("critical failed", "right")):
+        table.add_column(column, justify=justify)
+    for s in run.suites:
+        if s.status == "skipped":
+            table.add_row(f"[dim]{s.suite}[/dim]", str(s.checks), "[dim]skipped[/dim]", "", "")
+            continue
+        critical = f"[red]{s.critical_failed}[/red]" if s.critical_failed else "0"
+        table.add_row(s.suite, str(s.checks), str(s.passed), str(s.failed), critical)
+    console.print(table)
+    for failure in run.failures:
+        where = f"{failure.table}.{failure.column}" if failure.column else failure.table
+        count = "" if failure.unexpected_count is None else f": {failure.unexpected_count:,} rows"
+        console.print(f"  [{'red' if failure.severity == 'critical' else 'yellow'}]{failure.severity}[/] "
+                      f"{failure.suite} {failure.expectation} on {where}{count}", highlight=False)
+    if run.data_docs_path:
+        console.print(f"Data Docs: {run.data_docs_path}", highlight=False)
+    gate(run)
+    return run
+
+
+def run(warehouse_path: Path, paths: list[Path], profile: Path | None, console: Console) -> None:
+    """ingest -> build -> check, stopping at the first blocking failure."""
+    report = ingest(warehouse_path, paths, profile, console)
+    if report.failed:
+        raise UsageError(f"{len(report.failed)} file(s) could not be loaded (see above); the pipeline stops "
+                         "before building so the marts do not silently miss them.")
+    build(warehouse_path, console)
+    check(warehouse_path, console)

@@ -43,12 +43,19 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        conn = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit()})
-        return conn
+        conn = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.ConnectionException as error:
+        # dbt (run in this process by `build`) may still hold the same file with its own settings.
+        raise OsteoregError(f"The warehouse {path} is already open in this process with other settings "
+                            f"({str(error).splitlines()[0]}).") from error
     except duckdb.IOException as error:
         if "lock" in str(error).lower():
             raise WarehouseLockedError(_locked_message(path, error)) from error
         raise OsteoregError(f"The warehouse {path} cannot be opened: {str(error).splitlines()[0]}") from error
+    if not read_only:
+        # A setting of the database instance; dbt's connection in this process shares it.
+        conn.execute(f"SET memory_limit = '{memory_limit()}'")
+    return conn
 
 
 @contextlib.contextmanager

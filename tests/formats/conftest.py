@@ -1,6 +1,10 @@
 """Fixtures for the HL7 v2 and FHIR readers: a DuckDB connection and batch rows as dicts."""
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import duckdb
 import pytest
 
@@ -28,3 +32,12 @@ def rows(conn):
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     return _rows
+
+
+def build_in_subprocess(warehouse_path: Path) -> None:
+    """`dbt build` in its own process, as `osteoreg build` runs: dbt-duckdb keeps its connection
+    cached in the process, with settings DuckDB will not mix with a later read-only connection."""
+    script = "import sys; from pathlib import Path; from etl.build import build; build(Path(sys.argv[1]))"
+    done = subprocess.run([sys.executable, "-c", script, str(warehouse_path)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise AssertionError(f"dbt build failed: {done.stderr[-2000:]}")

@@ -65,7 +65,7 @@ def demo(warehouse_path: Path, out_dir: Path, patients: int, seed: int, console:
 
     inputs = out_dir / "input"
     with console.status(f"Generating a synthetic cohort of {patients:,} patients"):
-        write_flat(inputs, n_patients=patients, seed=seed)
+        write_flat(inputs, n_patients=patients, seed=seed, lab_files=2, formats=("csv", "tsv", "parquet"))
     console.print(f"Synthetic exports written to {inputs}")
     report = ingest(warehouse_path, [inputs], None, console)
     if report.failed:

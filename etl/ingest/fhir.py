@@ -114,7 +114,7 @@ def read(path: Path, conn) -> ReaderResult:
     """One file into temp tables on `conn` (one per kind); their names are the batches' tables."""
     path = Path(path)
     tag = uuid.uuid4().hex[:12]
-    source = f"_fhir_source_{tag}"
+    source = f"src_fhir_source_{tag}"
     if _is_ndjson(path):
         result = ReaderResult(format="fhir_ndjson")
         _ndjson_source(path, conn, source, tag)
@@ -128,9 +128,10 @@ def read(path: Path, conn) -> ReaderResult:
 
 
 def _ndjson_source(path: Path, conn, source: str, tag: str) -> None:
-    """Lines as text in file order; a temp table's rowid is its insertion order, so rowid + 1 is
-    the line number (DuckDB preserves insertion order on CREATE TABLE AS)."""
-    lines = f"_fhir_lines_{tag}"
+    """Lines as text in file order. DuckDB keeps insertion order on CREATE TABLE AS, so a fresh
+    temp table's row ids run consecutively in file order; inside the loader's transaction they
+    start at a transaction-local base, hence the line number is rowid - min(rowid) + 1."""
+    lines = f"src_fhir_lines_{tag}"
     conn.execute(f"""
         CREATE TEMP TABLE {lines} AS
         SELECT line FROM read_csv({_sql_string(str(path))}, columns = {{'line': 'VARCHAR'}},
@@ -138,7 +139,7 @@ def _ndjson_source(path: Path, conn, source: str, tag: str) -> None:
             strict_mode = false, max_line_size = 1073741824)""").fetchall()
     conn.execute(f"""
         CREATE TEMP TABLE {source} AS
-        SELECT rowid + 1 AS source_row, line FROM {lines}
+        SELECT rowid - (SELECT min(rowid) FROM {lines}) + 1 AS source_row, line FROM {lines}
         WHERE line IS NOT NULL AND trim(line) <> ''""").fetchall()
     conn.execute(f"DROP TABLE {lines}").fetchall()
 
@@ -207,15 +208,15 @@ def _json_source(path: Path, conn, source: str, result: ReaderResult) -> bool:
             if resource.get("resourceType") == "Patient" and not resource.get("id"):
                 resource = {**resource, "id": _patient_id(resource, full_url)}
         rows.append((row, json.dumps(resource)))
-    entry_rows = pa.table({"source_row": pa.array([r for r, _ in rows], pa.int64()),
-                      "line": pa.array([line for _, line in rows], pa.string())})
+    entry_rows = pa.table({"source_row": pa.array([r for r, _ in rows], pa.int64()),  # noqa: F841
+                           "line": pa.array([line for _, line in rows], pa.string())})
     # A replacement scan through `execute` (see hl7v2._temp_table for why not `register`).
     conn.execute(f"CREATE TEMP TABLE {source} AS SELECT * FROM entry_rows").fetchall()
     return True
 
 
 def _map_resources(conn, source: str, tag: str, result: ReaderResult) -> None:
-    parsed = f"_fhir_parsed_{tag}"
+    parsed = f"src_fhir_parsed_{tag}"
     schema = _sql_string(json.dumps(_SCHEMA))
     dxa_seed = _sql_string(str(SEEDS_DIR / "dxa_codes.csv"))
     conn.execute(f"""

@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from ..errors import UsageError
 from . import conventions, messiness, text
 from .conventions import A, ANALYTES
 from .truth import MG_DEFICIENT_BELOW, MODEL, OSTEOPOROSIS_T, TrueModel, auroc, iscd_category, who_category
 
 BLOCK_SIZE = 20_000
+MAX_BLOCK_SIZE = 1_000_000   # keeps a block's collection numbers below its bad-row accession range
 DEFAULT_SEED = 20261122
 
 HEADERS = {
@@ -96,6 +98,14 @@ class Cohort:
     def prevalence(self) -> float:
         return float(np.mean(self.truth["outcome"].to_numpy()))
 
+    def expected(self) -> dict:
+        """What a correct ingest and build make of these rows (as in the manifest's `expected`)."""
+        from .manifest import Tally
+
+        tally = Tally()
+        tally.add_block(self.patients, self.labs, self.dxa, self.fractures, self.truth)
+        return tally.expected()
+
     def canonical(self, kind: str) -> pa.Table:
         """The rows of one kind with only the contract's columns, as the flat writer writes them."""
         return getattr(self, kind).select(HEADERS[kind])
@@ -114,13 +124,17 @@ def block_bounds(n_patients: int, block_size: int = BLOCK_SIZE) -> list[tuple[in
 
 def iter_blocks(n_patients: int, seed: int = DEFAULT_SEED, messy: bool = True,
                 block_size: int = BLOCK_SIZE) -> Iterator[CohortBlock]:
+    """The cohort block by block: each block is drawn only when the caller asks for it."""
     if n_patients < 1:
-        raise ValueError("a cohort needs at least one patient")
+        raise UsageError(f"A synthetic cohort needs at least one patient, not {n_patients}.")
+    if not 1 <= block_size <= MAX_BLOCK_SIZE:
+        raise UsageError(f"The block size must be between 1 and {MAX_BLOCK_SIZE:,} patients, not {block_size}.")
     for index, start, count in block_bounds(n_patients, block_size):
         yield draw_block(seed, index, start, count, messy)
 
 
 def generate(n_patients: int, seed: int = DEFAULT_SEED, messy: bool = True) -> Cohort:
+    """The whole cohort in memory (the same rows `write_flat` writes for the same arguments)."""
     blocks = list(iter_blocks(n_patients, seed, messy))
     glue = lambda kind: pa.concat_tables([getattr(b, kind) for b in blocks])  # noqa: E731
     return Cohort(n_patients, seed, messy, glue("patients"), glue("labs"), glue("dxa"), glue("fractures"),

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..errors import OsteoregError
 from . import seeds
 
 # Analytes of one collection, in the order a lab report lists them.
@@ -111,9 +112,11 @@ def table() -> Table:
         for a, analyte in enumerate(ANALYTES):
             loinc, u, d, printed = hospital.labs[analyte]
             if codes.get(loinc) != analyte:
-                raise ValueError(f"{hospital.name}: LOINC {loinc} is not a {analyte} code in analyte_codes.csv")
+                raise OsteoregError(f"The synthetic {hospital.name} reports {analyte} as LOINC {loinc}, "
+                                    "which analyte_codes.csv does not give to that analyte.")
             if (analyte, u) not in factors:
-                raise ValueError(f"{hospital.name}: unit_conversions.csv cannot convert {analyte} from {u}")
+                raise OsteoregError(f"The synthetic {hospital.name} reports {analyte} in {u}, "
+                                    "which unit_conversions.csv cannot convert.")
             factor[h, a], decimals[h, a] = factors[(analyte, u)], d
             code.append(loinc)
             name.append(printed)

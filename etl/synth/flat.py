@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..errors import UsageError
 from . import text
 from .cohort import BLOCK_SIZE, DEFAULT_SEED, HEADERS, iter_blocks
 from .manifest import MANIFEST_NAME, TRUTH_FILE, FileEntry, Manifest, Tally, add_file_rows, attach_truth
@@ -119,9 +120,9 @@ def write_flat(out_dir: Path, n_patients: int, seed: int = DEFAULT_SEED, messy: 
     formats = tuple(formats)
     unknown = set(formats) - set(FORMATS)
     if unknown or "csv" not in formats:
-        raise ValueError(f"formats must include 'csv' and be among {FORMATS}, not {formats}")
+        raise UsageError(f"The formats must include 'csv' and be among {', '.join(FORMATS)}, not {', '.join(formats)}.")
     if lab_files < 1:
-        raise ValueError("lab_files must be at least 1")
+        raise UsageError(f"The lab results need at least one file, not {lab_files}.")
     overlap = messy if overlap is None else overlap
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

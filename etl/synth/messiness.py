@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import OsteoregError
 from . import conventions, seeds, text
 from .conventions import A, ANALYTES
 
@@ -62,11 +63,11 @@ def _check_vocabularies() -> None:
     """The reasons must be the seed's, and the bad units and sites must really be unknown."""
     unknown = set(REASONS[1:]) - set(seeds.quarantine_reasons())
     if unknown:
-        raise ValueError(f"quarantine_reasons.csv lacks {sorted(unknown)}")
+        raise OsteoregError(f"quarantine_reasons.csv no longer names {', '.join(sorted(unknown))}.")
     if any(u.lower() in seeds.known_unit_keys() for u in BAD_UNITS):
-        raise ValueError("a unit meant to be unknown is in the unit seeds")
+        raise OsteoregError(f"One of the generator's unknown units ({', '.join(BAD_UNITS)}) is now in the unit seeds.")
     if set(BAD_SITES) & set(seeds.dxa_sites()):
-        raise ValueError("a site meant to be invalid is in dxa_codes.csv")
+        raise OsteoregError(f"One of the generator's invalid DXA sites ({', '.join(BAD_SITES)}) is now in dxa_codes.csv.")
 
 
 _check_vocabularies()

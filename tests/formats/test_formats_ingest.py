@@ -90,7 +90,7 @@ def test_malformed_inputs_are_quarantined_and_nothing_else_is_lost(tmp_path, war
         ("Observation.ndjson", 4, "unknown_unit"), ("Observation.ndjson", 5, "invalid_status"),
         ("feed.hl7", 8, "unknown_unit"), ("feed.hl7", 9, "unparseable_message")]
     payload = query("SELECT payload->>'message' FROM audit.quarantine WHERE source_row = 9")[0][0]
-    assert payload.startswith("MSH|") and "P3" in payload and payload.endswith("|0.70|mmol/L|0.6")
+    assert payload.startswith("MSH|") and "P3" in payload and payload.endswith("|0.70|mmol/L|0.")
     assert query("SELECT patient_id, value_num FROM raw.lab_results ORDER BY 1") == [("P1", 0.8), ("P4", 0.8), ("P5", 0.9)]
 
 
@@ -107,16 +107,20 @@ def test_status_semantics_reach_the_marts(external, tmp_path, warehouse_path, se
           "effectiveDateTime": "2024-03-05T08:00:00-05:00", "valueQuantity": {"value": 2.0, "unit": "mg/dL"}}
     bulk = tmp_path / "Observation.ndjson"
     bulk.write_text("\n".join(json.dumps(r) for r in [
-        {**mg, "id": "f1", "status": "preliminary"}, {**mg, "id": "f1", "status": "final", "valueQuantity": {"value": 2.1, "unit": "mg/dL"}},
-        {**mg, "id": "f2", "status": "final"}, {**mg, "id": "f2", "status": "amended", "valueQuantity": {"value": 1.5, "unit": "mg/dL"}},
-        {**mg, "id": "f3", "status": "final"}, {**mg, "id": "f3", "status": "entered-in-error"},
-        {**mg, "id": "f4", "status": "cancelled", "valueQuantity": None}]))
+        {**mg, "id": "f1", "status": "preliminary"},
+        {**mg, "id": "f1", "status": "final", "valueQuantity": {"value": 2.1, "unit": "mg/dL"}},
+        {**mg, "id": "f2", "status": "final", "subject": {"reference": "Patient/F2"}},
+        {**mg, "id": "f2", "status": "amended", "subject": {"reference": "Patient/F2"},
+         "valueQuantity": {"value": 1.5, "unit": "mg/dL"}},
+        {**mg, "id": "f3", "status": "final", "subject": {"reference": "Patient/F3"}},
+        {**mg, "id": "f3", "status": "entered-in-error", "subject": {"reference": "Patient/F3"}},
+        {**mg, "id": "f4", "status": "cancelled", "subject": {"reference": "Patient/F4"}, "valueQuantity": None}]))
     report = ingest_paths(warehouse_path, [first, second, bulk, external / "us-core"])
     assert {o.status for o in report.files} == {"loaded"}
     build_in_subprocess(warehouse_path)
     current = query("""SELECT m.patient_id, f.value_si, f.status FROM marts.fct_lab_result f
                        JOIN identity.patient_map m USING (patient_key) WHERE f.analyte = 'magnesium' ORDER BY 1""")
-    assert current == [("F1", round(2.1 * 0.41144, 4), "F"), ("F2", round(1.5 * 0.41144, 4), "A"),
+    assert current == [("F1", round(2.1 * 0.41144, 6), "F"), ("F2", round(1.5 * 0.41144, 6), "A"),
                        ("H1", 0.81, "F"), ("H2", 0.62, "C")]
     assert query("SELECT count(*) FROM raw.lab_results WHERE patient_id IN ('H1', 'H2', 'H3', 'H4', 'F1', 'F2', 'F3', 'F4')") == [(14,)]
     [amy] = query("""SELECT a.scan_date::VARCHAR, a.age_at_scan, a.t_score_femoral_neck, a.t_score_total_hip,
@@ -125,4 +129,4 @@ def test_status_semantics_reach_the_marts(external, tmp_path, warehouse_path, se
                      WHERE m.patient_id = 'example'""")
     assert amy == ("2021-11-10", 34, -1.48, -1.62, -1.62, "total_hip", "osteopenia", "within_expected_range_for_age")
     assert query("""SELECT f.value_si, f.unit_si, f.value_original, f.unit_original FROM marts.fct_lab_result f
-                    WHERE f.analyte = 'calcium'""") == [(round(7.7 * 0.24951, 4), "mmol/L", 7.7, "mg/dL")]
+                    WHERE f.analyte = 'calcium'""") == [(round(7.7 * 0.24951, 6), "mmol/L", 7.7, "mg/dL")]

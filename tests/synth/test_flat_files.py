@@ -11,6 +11,7 @@ import json
 import duckdb
 import pytest
 
+from etl.errors import UsageError
 from etl.paths import SEEDS_DIR
 from etl.synth.cohort import HEADERS, generate
 from etl.synth.flat import write_flat
@@ -223,5 +224,11 @@ def test_manifest_round_trips_with_inline_truth(messy_export):
 
 @pytest.mark.parametrize("formats", [("tsv",), ("csv", "xlsx")])
 def test_unknown_formats_are_refused(tmp_path, formats):
-    with pytest.raises(ValueError, match="formats"):
+    with pytest.raises(UsageError, match="formats"):
         write_flat(tmp_path, 10, formats=formats)
+
+
+def test_in_memory_expectations_equal_the_written_manifest(tmp_path):
+    manifest = write_flat(tmp_path, 150, lab_files=1)
+    expected = generate(150).expected()
+    assert expected == {k: v for k, v in manifest.expected.items() if k != "rows_duplicate_overlap"}

@@ -38,5 +38,5 @@ select
         ('t_score_total_hip', 'total_hip'),
     ]) }} as min_t_score_site,
     {{ lowest_of(['z_score_lumbar_spine', 'z_score_femoral_neck', 'z_score_total_hip']) }} as min_z_score,
-    weight_kg / ((height_cm / 100.0) * (height_cm / 100.0)) as bmi
+    round(weight_kg / ((height_cm / 100.0) * (height_cm / 100.0)), 2) as bmi
 from pivoted

@@ -88,8 +88,8 @@ def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: lis
     row_number = "file_row_number + 1" if fmt == "parquet" else "row_number() OVER () + 1"
     rows = f"(SELECT *, {row_number} AS __source_row FROM {_source_sql(path, fmt, delimiter, header)})"
 
-    used = set()
-    select = ["src.__source_row AS source_row"]
+    used: set[str] = set()
+    exprs: dict[str, str] = {}
     for canonical in columns(mapping.kind):
         expr = None
         source_name = mapping.columns.get(canonical)
@@ -108,47 +108,39 @@ def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: lis
             constant = _literal(mapping.constants[canonical])
             expr = f"coalesce(nullif(trim({expr}), ''), {constant})" if expr else constant
         if expr is not None:
-            select.append(f"{expr} AS {canonical}")
+            exprs[canonical] = expr
 
     joins = ""
     if mapping.kind == "labs" and profile is not None and (profile.local_codes or profile.default_units):
-        joins, select = _profile_code_joins(conn, view, profile, select)
+        joins = _profile_code_joins(conn, view, profile, exprs)
 
     extras = [h for h in header if h not in used]
     if extras:
         pairs = ", ".join(f"{_literal(h)}, CAST(src.{_quote(h)} AS VARCHAR)" for h in extras)
-        select.append(f"json_object({pairs}) AS extra")
-    conn.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {', '.join(select)} FROM {rows} AS src {joins}")
+        exprs["extra"] = f"json_object({pairs})"
+    select = ", ".join(["src.__source_row AS source_row"] + [f"{e} AS {name}" for name, e in exprs.items()])
+    conn.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {select} FROM {rows} AS src {joins}")
     return ReaderResult(format=fmt, batches=[Batch(mapping.kind, view, mapping.date_formats)],
                         profile=profile.name if profile else None)
 
 
-def _profile_code_joins(conn, view: str, profile: Profile, select: list[str]) -> tuple[str, list[str]]:
-    """Local codes to LOINC (with their unit when the export leaves it out), and default units."""
-    codes = f"{view}_codes"
+def _profile_code_joins(conn, view: str, profile: Profile, exprs: dict[str, str]) -> str:
+    """Local codes to LOINC (with their unit when the export leaves it out) and default units per
+    LOINC code, as joins to two small temp tables; rewrites `exprs` for unit and loinc_code."""
+    codes, units = f"{view}_codes", f"{view}_units"
     conn.execute(f"CREATE OR REPLACE TEMP TABLE {codes} (code VARCHAR, loinc VARCHAR, unit VARCHAR)")
     if profile.local_codes:
         conn.executemany(f"INSERT INTO {codes} VALUES (?, ?, ?)",
                          [[c, t["loinc"], t["unit"] or None] for c, t in profile.local_codes.items()])
-    units = f"{view}_units"
     conn.execute(f"CREATE OR REPLACE TEMP TABLE {units} (loinc VARCHAR, unit VARCHAR)")
     if profile.default_units:
         conn.executemany(f"INSERT INTO {units} VALUES (?, ?)", [[k, v] for k, v in profile.default_units.items()])
-    code_expr = next(s.rsplit(" AS ", 1)[0] for s in select if s.endswith(" AS code"))
-    new_select = []
-    for s in select:
-        name = s.rsplit(" AS ", 1)[1]
-        if name == "unit":
-            expr = s.rsplit(" AS ", 1)[0]
-            new_select.append(f"coalesce(nullif(trim({expr}), ''), lc.unit, du.unit) AS unit")
-        else:
-            new_select.append(s)
-    if not any(s.endswith(" AS unit") for s in select):
-        new_select.append("coalesce(lc.unit, du.unit) AS unit")
-    new_select.append("lc.loinc AS loinc_code")
-    joins = (f"LEFT JOIN {codes} AS lc ON lc.code = trim({code_expr}) "
-             f"LEFT JOIN {units} AS du ON du.loinc = coalesce(lc.loinc, trim({code_expr}))")
-    return joins, new_select
+    code = f"trim({exprs['code']})"
+    sent_unit = f"nullif(trim({exprs['unit']}), '')" if "unit" in exprs else "NULL"
+    exprs["unit"] = f"coalesce({sent_unit}, lc.unit, du.unit)"
+    exprs["loinc_code"] = "lc.loinc"
+    return (f"LEFT JOIN {codes} AS lc ON lc.code = {code} "
+            f"LEFT JOIN {units} AS du ON du.loinc = coalesce(lc.loinc, {code})")
 
 
 def describe_error(path: Path, error: Exception) -> str | None:

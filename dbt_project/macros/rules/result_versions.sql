@@ -1,12 +1,13 @@
 {#- Registry contract section 5: which delivered version of a result the marts show.
 
+    `statuses` is the seed result_statuses (passed in so dbt sees the dependency of the model).
     Versions of one result (same identity) are ordered by delivery: (load_id, source_row). Only
     statuses whose seed `result_statuses.effect` is current/replace/remove/no_value count; `wait`
     statuses (preliminary and pending) are ignored. The latest counting version wins: if it is
     final (F, C, A: `is_final`) it is the current result, if it removes the result (D, W) or
     carries no value (X, N) the result leaves the marts. A preliminary alone never reaches them.
 -#}
-{% macro current_final_versions(relation, identity_columns, where=none) -%}
+{% macro current_final_versions(relation, statuses, identity_columns, where=none) -%}
 select *
 from (
     select
@@ -17,7 +18,7 @@ from (
             order by versions.load_id desc, versions.source_row desc
         ) as version_rank
     from {{ relation }} as versions
-    inner join {{ ref('result_statuses') }} as statuses
+    inner join {{ statuses }} as statuses
         on statuses.status = versions.status
     where statuses.effect <> 'wait'
     {%- if where %}

@@ -3,6 +3,7 @@
 with current_versions as (
     {{ current_final_versions(
         ref('stg_raw__lab_results'),
+        ref('result_statuses'),
         [
             'versions.patient_id',
             'versions.result_id',

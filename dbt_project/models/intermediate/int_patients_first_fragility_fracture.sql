@@ -4,6 +4,7 @@
 with current_versions as (
     {{ current_final_versions(
         ref('stg_raw__fractures'),
+        ref('result_statuses'),
         [
             'versions.patient_id',
             'versions.result_id',

@@ -67,6 +67,15 @@ class KindSQL:
     raw_columns: list[str]            # the raw table's content columns, in insert order
 
 
+def _patient_and_date(field: str, text_column: str) -> list[Check]:
+    """The first checks of every kind: whose row it is and when it happened."""
+    return [
+        Check("missing_patient_id", "patient_id", "t.patient_id IS NULL"),
+        Check("missing_date", field, f"t.{text_column} IS NULL"),
+        Check("invalid_date", field, f"t.{field} IS NULL"),
+    ]
+
+
 def _numeric_checks(names: list[str]) -> list[Check]:
     return [Check("invalid_number", n, f"t.{n}_txt IS NOT NULL AND t.{n} IS NULL") for n in names]
 
@@ -86,9 +95,7 @@ def kind_sql(kind: str, formats: list[str]) -> KindSQL:
             joins="",
             derived=[],
             checks=[
-                Check("missing_patient_id", "patient_id", "t.patient_id IS NULL"),
-                Check("missing_date", "birth_date", "t.birth_date_txt IS NULL"),
-                Check("invalid_date", "birth_date", "t.birth_date IS NULL"),
+                *_patient_and_date("birth_date", "birth_date_txt"),
                 Check("invalid_category", "menopausal_status",
                       "t.menopausal_status IS NOT NULL AND t.menopausal_status NOT IN ('pre', 'peri', 'post')"),
             ],
@@ -130,9 +137,7 @@ def kind_sql(kind: str, formats: list[str]) -> KindSQL:
                 ("is_tracked", "ac.analyte IS NOT NULL"),
             ],
             checks=[
-                Check("missing_patient_id", "patient_id", "t.patient_id IS NULL"),
-                Check("missing_date", "collected_at", "t.collected_txt IS NULL"),
-                Check("invalid_date", "collected_at", "t.collected_at IS NULL"),
+                *_patient_and_date("collected_at", "collected_txt"),
                 Check("missing_code", "code", "t.code IS NULL"),
                 Check("invalid_status", "status", "rs.status IS NULL"),
                 Check("missing_value", "value", "t.value_text IS NULL AND rs.is_final = 'true'"),
@@ -175,9 +180,7 @@ def kind_sql(kind: str, formats: list[str]) -> KindSQL:
                 LEFT JOIN seed_result_statuses AS rs ON rs.status = t.status""",
             derived=[],
             checks=[
-                Check("missing_patient_id", "patient_id", "t.patient_id IS NULL"),
-                Check("missing_date", "scan_date", "t.scan_txt IS NULL"),
-                Check("invalid_date", "scan_date", "t.scan_date IS NULL"),
+                *_patient_and_date("scan_date", "scan_txt"),
                 Check("invalid_site", "site", "ds.known_site IS NULL"),
                 Check("invalid_category", "side", "t.side_txt IS NOT NULL AND t.side IS NULL"),
                 Check("invalid_status", "status", "rs.status IS NULL"),
@@ -213,9 +216,7 @@ def kind_sql(kind: str, formats: list[str]) -> KindSQL:
             joins="\n                LEFT JOIN seed_result_statuses AS rs ON rs.status = t.status",
             derived=[],
             checks=[
-                Check("missing_patient_id", "patient_id", "t.patient_id IS NULL"),
-                Check("missing_date", "fracture_date", "t.fracture_txt IS NULL"),
-                Check("invalid_date", "fracture_date", "t.fracture_date IS NULL"),
+                *_patient_and_date("fracture_date", "fracture_txt"),
                 Check("missing_code", "site", "t.site IS NULL"),
                 Check("invalid_category", "fragility", "t.fragility IS NULL"),
                 Check("invalid_status", "status", "rs.status IS NULL"),

@@ -150,8 +150,9 @@ PLAIN_SQL = {
         SELECT m.patient_key, cur.load_id, cur.source_row,
                collected_at, CAST(collected_at AS DATE) AS collected_date, c.analyte, cur.loinc_code,
                round(value_num * v.factor_to_si, 6) AS value_si, a.si_unit AS unit_si,
-               value_num AS value_original, cur.unit AS unit_original,
-               round(value_num * v.factor_to_si, 6) BETWEEN pl.low AND pl.high AS is_plausible
+               value_num AS value_original, cur.unit AS unit_original, cur.value_comparator,
+               round(value_num * v.factor_to_si, 6) BETWEEN pl.low AND pl.high AS is_plausible,
+               cur.status, cur.result_id
         FROM cur JOIN identity.patient_map m USING (patient_id)
         JOIN terminology.analyte_codes c USING (loinc_code)
         JOIN terminology.analytes a ON a.analyte = c.analyte
@@ -160,54 +161,88 @@ PLAIN_SQL = {
         LEFT JOIN terminology.plausibility_limits pl ON pl.measure = c.analyte""",
     "fct_bmd_assessment": """
         WITH d AS (
-            SELECT m.patient_key, x.scan_date, x.site, x.t_score, x.z_score
-            FROM raw.dxa_results x JOIN identity.patient_map m USING (patient_id)
-            WHERE x.status IN ('F','C','A')
+            SELECT x.* FROM raw.dxa_results x WHERE x.status IN ('F','C','A')
             QUALIFY row_number() OVER (PARTITION BY patient_id, scan_date, site, side
                                        ORDER BY load_id DESC, source_row DESC) = 1),
         piv AS (
-            SELECT patient_key, scan_date,
+            SELECT patient_id, scan_date,
                    min(t_score) FILTER (site = 'lumbar_spine_l1_l4' AND t_score BETWEEN -8 AND 8) AS t_ls,
                    min(t_score) FILTER (site = 'femoral_neck' AND t_score BETWEEN -8 AND 8) AS t_fn,
                    min(t_score) FILTER (site = 'total_hip' AND t_score BETWEEN -8 AND 8) AS t_th,
-                   min(z_score) FILTER (site IN ('lumbar_spine_l1_l4','femoral_neck','total_hip')) AS min_z
+                   min(z_score) FILTER (site = 'lumbar_spine_l1_l4' AND z_score BETWEEN -8 AND 8) AS z_ls,
+                   min(z_score) FILTER (site = 'femoral_neck' AND z_score BETWEEN -8 AND 8) AS z_fn,
+                   min(z_score) FILTER (site = 'total_hip' AND z_score BETWEEN -8 AND 8) AS z_th,
+                   min(bmd_g_cm2) FILTER (site = 'lumbar_spine_l1_l4' AND bmd_g_cm2 BETWEEN 0.1 AND 3) AS bmd_ls,
+                   min(bmd_g_cm2) FILTER (site = 'femoral_neck' AND bmd_g_cm2 BETWEEN 0.1 AND 3) AS bmd_fn,
+                   min(bmd_g_cm2) FILTER (site = 'total_hip' AND bmd_g_cm2 BETWEEN 0.1 AND 3) AS bmd_th,
+                   max(height_cm) FILTER (height_cm BETWEEN 100 AND 230) AS height_cm,
+                   max(weight_kg) FILTER (weight_kg BETWEEN 20 AND 300) AS weight_kg,
+                   bool_or(NOT (t_score BETWEEN -8 AND 8) OR NOT (z_score BETWEEN -8 AND 8)) AS has_implausible_value
             FROM d GROUP BY ALL),
         fx AS (SELECT m.patient_key, min(fracture_date) AS first_fx FROM raw.fractures f
-               JOIN identity.patient_map m USING (patient_id) WHERE fragility GROUP BY ALL)
-        SELECT piv.patient_key || '-' || strftime(scan_date, '%Y%m%d') AS assessment_id, piv.patient_key, scan_date,
-               date_sub('year', p.birth_date, scan_date) AS age_at_scan, p.sex, p.menopausal_status,
-               t_ls, t_fn, t_th, least(t_ls, t_fn, t_th) AS min_t_score,
-               CASE least(t_ls, t_fn, t_th) WHEN t_ls THEN 'lumbar_spine_l1_l4' WHEN t_fn THEN 'femoral_neck'
-                    ELSE 'total_hip' END AS min_t_score_site,
-               CASE WHEN least(t_ls, t_fn, t_th) <= -2.5 AND coalesce(first_fx <= scan_date, false) THEN 'severe_osteoporosis'
-                    WHEN least(t_ls, t_fn, t_th) <= -2.5 THEN 'osteoporosis'
-                    WHEN least(t_ls, t_fn, t_th) < -1 THEN 'osteopenia' ELSE 'normal' END AS who_category,
-               min_z
-        FROM piv LEFT JOIN (SELECT patient_key, birth_date, sex, menopausal_status FROM dim_patient_src) p USING (patient_key)
-        LEFT JOIN fx USING (patient_key)""",
+               JOIN identity.patient_map m USING (patient_id) WHERE fragility GROUP BY ALL),
+        a AS (
+            SELECT m.patient_key || '-' || strftime(scan_date, '%Y%m%d') AS assessment_id, m.patient_key, scan_date,
+                   date_sub('year', p.birth_date, scan_date) AS age_at_scan, p.sex, p.menopausal_status,
+                   t_ls, t_fn, t_th, least(t_ls, t_fn, t_th) AS min_t_score,
+                   CASE least(t_ls, t_fn, t_th) WHEN t_ls THEN 'lumbar_spine_l1_l4' WHEN t_fn THEN 'femoral_neck'
+                        ELSE 'total_hip' END AS min_t_score_site,
+                   z_ls, z_fn, z_th, least(z_ls, z_fn, z_th) AS min_z_score, bmd_ls, bmd_fn, bmd_th,
+                   height_cm, weight_kg, round(weight_kg / (height_cm / 100) ^ 2, 2) AS bmi,
+                   coalesce(first_fx <= scan_date, false) AS has_fragility_fracture, has_implausible_value
+            FROM piv JOIN identity.patient_map m USING (patient_id)
+            LEFT JOIN dim_patient_src p USING (patient_key) LEFT JOIN fx USING (patient_key)),
+        w AS (
+            SELECT *, CASE WHEN min_t_score <= -2.5 AND has_fragility_fracture THEN 'severe_osteoporosis'
+                           WHEN min_t_score <= -2.5 THEN 'osteoporosis'
+                           WHEN min_t_score < -1 THEN 'osteopenia' WHEN min_t_score IS NOT NULL THEN 'normal' END AS who_category
+            FROM a)
+        SELECT *, CASE WHEN age_at_scan >= 50 OR (sex = 'F' AND menopausal_status = 'post') THEN who_category
+                       WHEN min_z_score <= -2 THEN 'below_expected_range_for_age'
+                       WHEN min_z_score IS NOT NULL THEN 'within_expected_range_for_age' END AS iscd_category
+        FROM w""",
     "fct_deficiency_flags": """
         WITH s AS (SELECT assessment_id, patient_key, scan_date FROM plain.fct_bmd_assessment),
         matched AS (
-            SELECT s.assessment_id, l.analyte, l.value_si, l.collected_date,
+            SELECT s.assessment_id, l.patient_key, l.analyte, l.value_si, l.collected_date,
                    date_diff('day', s.scan_date, l.collected_date) AS days
             FROM s JOIN plain.fct_lab_result l ON l.patient_key = s.patient_key
              AND l.collected_date BETWEEN s.scan_date - 90 AND s.scan_date + 90 AND l.is_plausible
             QUALIFY row_number() OVER (PARTITION BY s.assessment_id, l.analyte
-                                       ORDER BY abs(days), l.collected_at DESC) = 1)
-        SELECT s.assessment_id, s.patient_key,
+                                       ORDER BY abs(days), l.collected_at DESC) = 1),
+        corrected AS (
+            SELECT c.assessment_id, round(c.value_si + 0.02 * (40 - arg_max(a.value_si, a.collected_at)), 6) AS ca_corr
+            FROM matched c JOIN plain.fct_lab_result a ON a.patient_key = c.patient_key
+             AND a.collected_date = c.collected_date AND a.analyte = 'albumin' AND a.is_plausible
+            WHERE c.analyte = 'calcium' GROUP BY c.assessment_id, c.value_si),
+        flat AS (
+            SELECT s.assessment_id, s.patient_key,
                max(value_si) FILTER (analyte = 'magnesium') AS mg_mmol_l,
                max(days) FILTER (analyte = 'magnesium') AS mg_days_from_scan,
-               max(value_si) FILTER (analyte = 'magnesium') < 0.75 AS mg_deficient,
-               max(value_si) FILTER (analyte = 'magnesium') <= 0.845 AS mg_below_op_cutoff,
                max(value_si) FILTER (analyte = 'vitamin_d_25oh') AS vitd_nmol_l,
+               max(days) FILTER (analyte = 'vitamin_d_25oh') AS vitd_days_from_scan,
                max(value_si) FILTER (analyte = 'calcium') AS calcium_mmol_l,
+               max(days) FILTER (analyte = 'calcium') AS calcium_days_from_scan,
                max(value_si) FILTER (analyte = 'albumin') AS albumin_g_l,
+               max(days) FILTER (analyte = 'albumin') AS albumin_days_from_scan,
                max(value_si) FILTER (analyte = 'phosphate') AS phosphate_mmol_l,
+               max(days) FILTER (analyte = 'phosphate') AS phosphate_days_from_scan,
                max(value_si) FILTER (analyte = 'pth') AS pth_ng_l,
+               max(days) FILTER (analyte = 'pth') AS pth_days_from_scan,
                max(value_si) FILTER (analyte = 'crp') AS crp_mg_l,
+               max(days) FILTER (analyte = 'crp') AS crp_days_from_scan,
                max(value_si) FILTER (analyte = 'beta_ctx') AS beta_ctx_ng_ml,
-               max(value_si) FILTER (analyte = 'p1np') AS p1np_ng_ml
-        FROM s LEFT JOIN matched USING (assessment_id) GROUP BY ALL""",
+               max(days) FILTER (analyte = 'beta_ctx') AS beta_ctx_days_from_scan,
+               max(value_si) FILTER (analyte = 'p1np') AS p1np_ng_ml,
+               max(days) FILTER (analyte = 'p1np') AS p1np_days_from_scan
+            FROM s LEFT JOIN matched USING (assessment_id) GROUP BY ALL)
+        SELECT flat.*, mg_mmol_l < 0.75 AS mg_deficient, mg_mmol_l <= 0.845 AS mg_below_op_cutoff,
+               CASE WHEN vitd_nmol_l < 50 THEN 'deficient' WHEN vitd_nmol_l < 75 THEN 'insufficient'
+                    WHEN vitd_nmol_l IS NOT NULL THEN 'sufficient' END AS vitd_status,
+               corrected.ca_corr AS calcium_corrected_mmol_l,
+               coalesce(corrected.ca_corr, calcium_mmol_l) < 2.12 AS hypocalcemia,
+               phosphate_mmol_l < 0.81 AS hypophosphatemia, pth_ng_l > 65 AS pth_elevated, crp_mg_l > 5 AS crp_elevated
+        FROM flat LEFT JOIN corrected USING (assessment_id)""",
     "mg_deficiency_prevalence": """
         WITH pop AS (
             SELECT year(b.scan_date) AS year, b.sex,
@@ -219,6 +254,13 @@ PLAIN_SQL = {
             QUALIFY row_number() OVER (PARTITION BY b.patient_key, year(b.scan_date) ORDER BY b.scan_date DESC) = 1)
         SELECT year, sex, age_band, who_category, count(*) AS n_assessed, count(*) FILTER (mg_deficient) AS n_deficient
         FROM pop GROUP BY ALL""",
+    "mg_deficiency_prevalence_by_year": """
+        WITH pop AS (
+            SELECT year(b.scan_date) AS year, f.mg_deficient
+            FROM plain.fct_bmd_assessment b JOIN plain.fct_deficiency_flags f USING (assessment_id)
+            WHERE f.mg_mmol_l IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY b.patient_key, year(b.scan_date) ORDER BY b.scan_date DESC) = 1)
+        SELECT year, count(*) AS n_assessed, count(*) FILTER (mg_deficient) AS n_deficient FROM pop GROUP BY ALL""",
 }
 
 
@@ -227,6 +269,8 @@ def plain_sql_bound(warehouse: Path) -> dict:
     import duckdb
 
     con = duckdb.connect(str(warehouse))
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET preserve_insertion_order = false")  # as dbt_project/profiles.yml sets it
     seconds = {}
     try:
         con.execute("DROP SCHEMA IF EXISTS plain CASCADE")

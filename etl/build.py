@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import BlockingProblem, OsteoregError
+from .errors import BlockingProblem
 from .paths import DBT_PROJECT_DIR
 from .warehouse import ensure_current, session
 
@@ -104,31 +105,71 @@ def build(warehouse_path: Path, vars: dict | None = None, select: str | None = N
     if vars:
         args += ["--vars", json.dumps(vars)]
     if select:
-        args += ["--select", select]
+        args += ["--select", select, "--indirect-selection", "buildable"]
     if exclude:
         args += ["--exclude", exclude]
 
     nodes: list[NodeResult] = []
+    lock = threading.Lock()  # dbt finishes nodes on several threads; lines arrive one at a time
 
     def on_event(event) -> None:
         if event.info.name != "NodeFinished":
             return
         node = _node_result(event.data)
-        nodes.append(node)
-        if progress is not None:
-            progress(_progress_line(node))
+        with lock:
+            nodes.append(node)
+            if progress is not None:
+                progress(_progress_line(node))
 
     started = time.perf_counter()
-    with _environment({WAREHOUSE_ENV: str(warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
-        outcome = dbtRunner(callbacks=[on_event]).invoke(args)
+    try:
+        with _environment({WAREHOUSE_ENV: str(warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
+            outcome = dbtRunner(callbacks=[on_event]).invoke(args)
+    finally:
+        _release_warehouse()
     result = BuildResult(warehouse=warehouse_path, seconds=time.perf_counter() - started, nodes=nodes)
 
     if outcome.exception is not None:
         raise BlockingProblem(f"dbt could not build the project: {_first_line(outcome.exception)}")
-    failed = [node for node in nodes if node.status in _FAILED]
+    final = getattr(outcome.result, "results", None)
+    if final:
+        result.nodes = [_final_node_result(run) for run in final]
+    failed = [node for node in result.nodes if node.status in _FAILED]
     if failed or not outcome.success:
         raise BlockingProblem(_failure_sentence(failed, len(failed)))
     return result
+
+
+def _release_warehouse() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open for the life of the process.
+
+    Without this the write lock outlives `build`, and the next step of `osteoreg run` (checks,
+    scoring) cannot open the warehouse.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.adapters.factory import reset_adapters
+
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+    if environment is not None:
+        environment.close()
+    reset_adapters()
+
+
+def _final_node_result(run) -> NodeResult:
+    """A node from dbt's run results, which carry the failing-row counts the events lack."""
+    node = run.node
+    status = getattr(run.status, "value", run.status)
+    return NodeResult(
+        unique_id=node.unique_id,
+        name=node.name,
+        resource_type=getattr(node.resource_type, "value", str(node.resource_type)),
+        status=str(status).lower(),
+        seconds=float(run.execution_time or 0.0),
+        message=_first_line(run.message) if run.message else None,
+        failures=int(run.failures) if run.failures else None,
+    )
 
 
 def _node_result(data) -> NodeResult:
@@ -157,10 +198,11 @@ def _failure_sentence(failed: list[NodeResult], n_failed: int) -> str:
     first = failed[0]
     kind = _KIND.get(first.resource_type, first.resource_type)
     if first.resource_type == "test" and first.failures:
-        detail = f"{first.failures} rows"
+        detail = f"{first.failures} row{'' if first.failures == 1 else 's'}"
     else:
         detail = first.message or first.status
-    more = f" ({n_failed - 1} more nodes failed)" if n_failed > 1 else ""
+    others = n_failed - 1
+    more = f" ({others} more node{'' if others == 1 else 's'} failed)" if others else ""
     return f"dbt {kind} {first.name} failed: {detail}{more}."
 
 
@@ -184,4 +226,4 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-__all__ = ["BuildResult", "NodeResult", "build", "dbt_work_dir", "OsteoregError"]
+__all__ = ["BuildResult", "NodeResult", "build", "dbt_work_dir"]

@@ -127,13 +127,44 @@ def check(
 
 
 @app.command()
+def score(
+    ctx: typer.Context,
+    refit: bool = typer.Option(False, "--refit", help="Fit new versions of the fitted models (old ones are kept)."),
+    export_model: Optional[tuple[str, Path]] = typer.Option(
+        (None, None), "--export-model", metavar="NAME FILE", help="Write a model's current version to FILE (JSON)."),
+    import_model: Optional[Path] = typer.Option(
+        None, "--import-model", metavar="FILE", help="Add a model exported by another registry and make it current."),
+    warehouse: Optional[Path] = WarehouseOption,
+) -> None:
+    """Compute and persist risk for every assessment that lacks a score from each current model."""
+    path = _warehouse(ctx, warehouse)
+    if export_model and export_model[0]:
+        from .scoring.runner import export_model as export
+
+        written = export(path, export_model[0], export_model[1])
+        console.print(f"Model {export_model[0]} written to {written}.", highlight=False)
+        return
+    if import_model:
+        from .scoring.runner import import_model as load
+
+        imported = load(path, import_model)
+        state = "was already present" if imported.already_present else "imported"
+        console.print(f"Model {imported.model_name} version {imported.model_version} {state} and is current.",
+                      highlight=False)
+        return
+    from .pipeline import score as run_score
+
+    run_score(path, console, refit)
+
+
+@app.command()
 def run(
     ctx: typer.Context,
     paths: list[Path] = typer.Argument(..., help="Files or folders to ingest first."),
     profile: Optional[Path] = typer.Option(None, "--profile", "-p", help="Source profile (YAML) for these files."),
     warehouse: Optional[Path] = WarehouseOption,
 ) -> None:
-    """ingest, build and check, in that order; stops at the first blocking failure."""
+    """ingest, build, check and score, in that order; stops at the first blocking failure."""
     from .pipeline import run as run_pipeline
 
     run_pipeline(_warehouse(ctx, warehouse), paths, profile, console)

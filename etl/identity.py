@@ -63,7 +63,7 @@ def assign_keys(conn: duckdb.DuckDBPyConnection, source_table: str, load_id: int
     about a second inside DuckDB instead of a Python loop.
     """
     inner, outer = _pads(secret)
-    before = conn.execute("SELECT count(*) FROM identity.patient_map").fetchone()[0]
+    before = conn.execute("SELECT count(*) FROM identity.patient_map").fetchall()[0][0]
     conn.execute(
         f"""
         INSERT INTO identity.patient_map (patient_id, patient_key, first_load_id, created_at)
@@ -75,4 +75,4 @@ def assign_keys(conn: duckdb.DuckDBPyConnection, source_table: str, load_id: int
         """,
         {"outer": outer, "inner": inner, "load_id": load_id},
     )
-    return conn.execute("SELECT count(*) FROM identity.patient_map").fetchone()[0] - before
+    return conn.execute("SELECT count(*) FROM identity.patient_map").fetchall()[0][0] - before

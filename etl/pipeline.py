@@ -61,17 +61,17 @@ def print_ingest_summary(report: IngestReport, console: Console) -> None:
 
 
 def demo(warehouse_path: Path, out_dir: Path, patients: int, seed: int, console: Console) -> None:
-    from .synth.flat import write_flat
+    """A synthetic cohort from three kinds of source, through the whole pipeline."""
+    import shutil
+
+    from .synth.mixed import write_mixed
 
     inputs = out_dir / "input"
+    shutil.rmtree(inputs, ignore_errors=True)
     with console.status(f"Generating a synthetic cohort of {patients:,} patients"):
-        write_flat(inputs, n_patients=patients, seed=seed, lab_files=2, formats=("csv", "tsv", "parquet"))
-    console.print(f"Synthetic exports written to {inputs}")
-    report = ingest(warehouse_path, [inputs], None, console)
-    if report.failed:
-        raise UsageError("the synthetic exports did not all load (see above).")
-    build(warehouse_path, console)
-    check(warehouse_path, console)
+        write_mixed(inputs, n_patients=patients, seed=seed)
+    console.print(f"Synthetic exports (CSV, TSV, Parquet, HL7 v2, FHIR NDJSON) written to {inputs}", highlight=False)
+    run(warehouse_path, [inputs], None, console)
     console.print(f"Warehouse: {warehouse_path}", highlight=False)
 
 
@@ -121,10 +121,34 @@ def check(warehouse_path: Path, console: Console, suites: list[str] | None = Non
 
 
 def run(warehouse_path: Path, paths: list[Path], profile: Path | None, console: Console) -> None:
-    """ingest -> build -> check, stopping at the first blocking failure."""
+    """ingest -> build -> check -> score, stopping at the first blocking failure."""
     report = ingest(warehouse_path, paths, profile, console)
     if report.failed:
         raise UsageError(f"{len(report.failed)} file(s) could not be loaded (see above); the pipeline stops "
                          "before building so the marts do not silently miss them.")
     build(warehouse_path, console)
     check(warehouse_path, console)
+    score(warehouse_path, console)
+
+
+def score(warehouse_path: Path, console: Console, refit: bool = False):
+    """Score every assessment that lacks a score from each model's current version."""
+    from .scoring.runner import score as run_score
+
+    with Progress(SpinnerColumn(), TextColumn("[bold]score[/bold] {task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("reading the marts", total=None)
+        result = run_score(warehouse_path, refit=refit, progress=lambda line: progress.update(task, description=line))
+    table = Table(title="Risk models", title_justify="left")
+    for column, justify in (("model", "left"), ("version", "left"), ("fitted", "left"), ("new scores", "right")):
+        table.add_column(column, justify=justify)
+    for model in result.models:
+        if model.status == "refused":
+            table.add_row(model.model_name, "", "", "[yellow]refused[/yellow]")
+            continue
+        fitted = "new version" if model.new_version else ("refitted" if model.fitted else "current")
+        table.add_row(model.model_name, model.model_version or "", fitted, f"{model.new_scores:,}")
+    console.print(table)
+    for model in result.refusals:
+        console.print(f"  [yellow]warning[/yellow] {model.message}", highlight=False)
+    return result

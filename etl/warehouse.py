@@ -132,11 +132,11 @@ def current_revision(path: Path) -> str | None:
     with session(path) as conn:
         exists = conn.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'alembic_version'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if not exists:
             return None
-        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    return row[0] if row else None
+        rows = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    return rows[0][0] if rows else None
 
 
 _REVISION = re.compile(r"^(down_revision|revision)\s*=\s*['\"]?([\w-]+|None)['\"]?", re.MULTILINE)

@@ -53,14 +53,14 @@ class Reject:
 
 @dataclass
 class Batch:
-    """Rows of one kind from one file: `table` is a pyarrow Table or the name of a DuckDB temp
-    table/view on the loader's connection, with `source_row` (BIGINT) and the kind's canonical
+    """Rows of one kind from one file: `table` is the name of a DuckDB temp table or view (named
+    `src_*`, so the loader drops it after the file) on the loader's connection, with `source_row` (BIGINT) and the kind's canonical
     columns as VARCHAR (absent optional columns may be left out), plus optionally `extra` (JSON
     text of source columns the registry does not use). `date_formats` are strptime formats tried
     after ISO 8601 (from a source profile)."""
 
     kind: str
-    table: Any
+    table: str
     date_formats: list[str] = field(default_factory=list)
 
 

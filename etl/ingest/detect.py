@@ -1,8 +1,8 @@
 """Which reader a file needs, from its first bytes (and its name where bytes cannot tell).
 
-Parquet starts with `PAR1`; HL7 v2 with `MSH` (after an optional byte-order mark or MLLP start
-block); FHIR is JSON whose first object carries `resourceType`; anything else is tried as a
-delimited text export and must then have a recognisable header.
+Parquet starts with `PAR1`; HL7 v2 with `MSH`, `FHS` or `BHS` (after an optional byte-order
+mark or MLLP start block) or is named `.hl7`/`.er7`; FHIR is JSON carrying `resourceType`;
+anything else is tried as a delimited text export and must then have a recognisable header.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from importlib import import_module
 from pathlib import Path
 
 from ..errors import InputError
+from . import hl7v2
 
 _BOM = b"\xef\xbb\xbf"
 _MLLP_START = b"\x0b"
@@ -20,10 +21,10 @@ def detect(path: Path, head: bytes) -> str:
         raise InputError(f"{path}: the file is empty.")
     if head.startswith(b"PAR1"):
         return "parquet"
+    if hl7v2.looks_like(head) or path.suffix.lower() in (".hl7", ".er7"):
+        return "hl7v2"
     text = head[len(_BOM):] if head.startswith(_BOM) else head
     stripped = text.lstrip(_MLLP_START + b" \r\n\t")
-    if stripped.startswith(b"MSH"):
-        return "hl7v2"
     if stripped.startswith((b"{", b"[")) or path.suffix.lower() in (".json", ".ndjson"):
         if b"resourceType" in head or path.suffix.lower() in (".json", ".ndjson"):
             return "fhir"

@@ -227,7 +227,8 @@ def _temp_table(conn, name: str, rows: list[tuple], names: list[str]) -> str:
 
 
 def read(path: Path, conn) -> ReaderResult:
-    """All messages of one file, as temp tables `src_hl7_patients_<tag>` / `src_hl7_labs_<tag>` (the loader drops `src_*` temp tables after each file) on `conn`."""
+    """All messages of one file, as temp tables `src_hl7_patients_<tag>` and `src_hl7_labs_<tag>`
+    on `conn` (named `src_*` so the loader drops them after the file, whatever happens)."""
     lines = _split_lines(Path(path).read_bytes())
     result = ReaderResult(format=FORMAT)
     labs: list[tuple] = []
@@ -247,7 +248,8 @@ def read(path: Path, conn) -> ReaderResult:
         del lines
         tag = uuid.uuid4().hex[:12]
         if patients:
-            result.batches.append(Batch("patients", _temp_table(conn, f"src_hl7_patients_{tag}", patients, PATIENT_COLUMNS)))
+            table = _temp_table(conn, f"src_hl7_patients_{tag}", patients, PATIENT_COLUMNS)
+            result.batches.append(Batch("patients", table))
         if labs:
             result.batches.append(Batch("labs", _temp_table(conn, f"src_hl7_labs_{tag}", labs, LAB_COLUMNS)))
     finally:

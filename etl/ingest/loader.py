@@ -121,8 +121,9 @@ def refresh_row_hashes(conn) -> bool:
     whether anything was re-hashed.
     """
     last = conn.execute(
-        "SELECT hash_probe FROM audit.loads WHERE status = 'loaded' ORDER BY load_id DESC LIMIT 1").fetchone()
-    current = conn.execute(f"SELECT {HASH_PROBE}").fetchone()[0]
+        "SELECT hash_probe FROM audit.loads WHERE status = 'loaded' ORDER BY load_id DESC LIMIT 1").fetchall()
+    last = last[0] if last else None
+    current = conn.execute(f"SELECT {HASH_PROBE}").fetchall()[0][0]
     if last is None or last[0] == current:
         return False
     conn.execute("BEGIN TRANSACTION")
@@ -140,8 +141,8 @@ def _previous_load(conn, path: Path, stat: os.stat_result) -> tuple[int, str] | 
         "SELECT load_id, sha256 FROM audit.loads WHERE status = 'loaded' AND source_path = ? "
         "AND file_size = ? AND file_mtime_ns = ? ORDER BY load_id LIMIT 1",
         [str(path.absolute()), stat.st_size, stat.st_mtime_ns],
-    ).fetchone()
-    return (row[0], row[1]) if row else None
+    ).fetchall()
+    return (row[0][0], row[0][1]) if row else None
 
 
 def _ingest_file(conn, path: Path, profiles: list[Profile], forced: Profile | None, secret: bytes) -> FileOutcome:
@@ -153,7 +154,7 @@ def _ingest_file(conn, path: Path, profiles: list[Profile], forced: Profile | No
         quick = _previous_load(conn, path, stat)
         digest = quick[1] if quick else _sha256(path)
         earlier = quick[0] if quick else conn.execute(
-            "SELECT min(load_id) FROM audit.loads WHERE status = 'loaded' AND sha256 = ?", [digest]).fetchone()[0]
+            "SELECT min(load_id) FROM audit.loads WHERE status = 'loaded' AND sha256 = ?", [digest]).fetchall()[0][0]
         if earlier is not None:
             outcome.status, outcome.load_id = "skipped", earlier
             outcome.message = f"already loaded as load {earlier}"
@@ -162,7 +163,7 @@ def _ingest_file(conn, path: Path, profiles: list[Profile], forced: Profile | No
             head = handle.read(1 << 16)
         conn.execute("BEGIN TRANSACTION")
         try:
-            load_id = conn.execute("SELECT coalesce(max(load_id), 0) + 1 FROM audit.loads").fetchone()[0]
+            load_id = conn.execute("SELECT coalesce(max(load_id), 0) + 1 FROM audit.loads").fetchall()[0][0]
             outcome.load_id = load_id
             result = _read(conn, path, head, profiles, forced)
             outcome.format, outcome.profile = result.format, result.profile
@@ -208,16 +209,11 @@ def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome:
     """Type, validate, de-duplicate and insert one kind's rows from one file."""
     conn.execute("SET preserve_insertion_order = true")  # source_row numbering relies on file order
     source = batch.table
-    if not isinstance(source, str):
-        source = f"arrow_{batch.kind}_{load_id}"
-        conn.register(source, batch.table)
     present = [r[0] for r in conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall() if r[0] != "source_row"]
     formats = batch.date_formats
     spec = kind_sql(batch.kind, formats)
     typed = _stage_name(load_id, batch.kind)
     conn.execute(f"CREATE TEMP TABLE {typed} AS {typed_query(batch.kind, source, present, formats)}")
-    if not isinstance(batch.table, str):
-        conn.unregister(source)
 
     # First delivery wins inside the file; anything already in raw (same hash, same patient) is a
     # duplicate of an earlier load. Repeats inside a file are rare, so only their hashes are
@@ -231,7 +227,7 @@ def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome:
     """)
     read, valid, quarantined = conn.execute(f"""
         SELECT count(*), count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL)
-        FROM {typed}""").fetchone()
+        FROM {typed}""").fetchall()[0]
     inserted_columns = ", ".join(spec.raw_columns)
     # Row order inside raw does not matter (source_row is a column); not keeping it saves memory.
     conn.execute("SET preserve_insertion_order = false")
@@ -246,12 +242,12 @@ def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome:
           AND (rep.first_row IS NULL OR rep.first_row = t.source_row)
           AND NOT EXISTS (SELECT 1 FROM {spec.raw_table} AS r
                           WHERE r.row_hash = t.row_hash AND r.patient_id = t.patient_id)
-    """, {"load_id": load_id, "source_file": str(path.absolute()), "format": fmt}).fetchone()[0]
+    """, {"load_id": load_id, "source_file": str(path.absolute()), "format": fmt}).fetchall()[0][0]
     conn.execute("SET preserve_insertion_order = true")
     if batch.kind == "labs":
         # A reader gives at most one batch per kind, so this is the file's whole untracked count.
         outcome.rows_untracked = conn.execute(
-            f"SELECT count(*) FROM {spec.raw_table} WHERE load_id = ? AND NOT is_tracked", [load_id]).fetchone()[0]
+            f"SELECT count(*) FROM {spec.raw_table} WHERE load_id = ? AND NOT is_tracked", [load_id]).fetchall()[0][0]
     conn.execute(f"""
         INSERT INTO audit.quarantine (load_id, source_row, kind, reason, field, payload)
         SELECT ?, source_row, ?, reason, field, payload FROM {typed} WHERE reason IS NOT NULL
@@ -294,7 +290,7 @@ def _record(conn, outcome: FileOutcome, digest: str, stat: os.stat_result, start
 
 def _record_failure(conn, outcome: FileOutcome, stat: os.stat_result, started: datetime) -> None:
     """The failed load's own row, written after the rollback so nothing else of the file remains."""
-    outcome.load_id = conn.execute("SELECT coalesce(max(load_id), 0) + 1 FROM audit.loads").fetchone()[0]
+    outcome.load_id = conn.execute("SELECT coalesce(max(load_id), 0) + 1 FROM audit.loads").fetchall()[0][0]
     _record(conn, outcome, None, stat, started)
 
 

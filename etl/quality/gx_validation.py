@@ -8,14 +8,13 @@ writes its Data Docs site.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .results import CheckResult
+from .results import FAILING_KEYS_SAMPLE, CheckResult
 from .suites import Check, Suite
-
-FAILING_KEYS_SAMPLE = 20      # failing rows reported per check, by the suite's row keys
 
 
 def _context(docs_dir: Path):
@@ -122,6 +121,36 @@ def _release(datasource) -> None:
     datasource.get_engine().dispose()
 
 
+def _run(context, batch_definition, suite: Suite, parameters: dict[str, Any]) -> list[CheckResult]:
+    """Counts for every check (BASIC), then failing row keys for the failed ones only (SUMMARY).
+
+    Asking GX for row keys makes it run an extra full scan per expectation even when nothing
+    fails; failures are rare, so a second, small validation of just the failed checks is cheaper.
+    """
+    import great_expectations as gx
+
+    def validate_checks(name: str, checks: list[Check], result_format: dict) -> dict[str, Any]:
+        gx_suite = context.suites.add(_gx_suite(Suite(name, suite.path, suite.layer, suite.table,
+                                                      suite.row_keys, checks)))
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=name, data=batch_definition, suite=gx_suite))
+        validation = definition.run(expectation_parameters=parameters, result_format=result_format)
+        return {outcome.expectation_config.meta["check_key"]: outcome for outcome in validation.results}
+
+    by_key = {check.key: check for check in suite.checks}
+    outcomes = validate_checks(suite.name, suite.checks, {"result_format": "BASIC"})
+    results = {key: _result(suite, by_key[key], outcome) for key, outcome in outcomes.items()}
+    failed = [by_key[key] for key, result in results.items()
+              if result.status == "failed" and by_key[key].type != "unexpected_rows_expectation"]
+    if failed:
+        detailed = validate_checks(f"{suite.name}.failing_rows", failed, {
+            "result_format": "SUMMARY", "unexpected_index_column_names": suite.row_keys,
+            "partial_unexpected_count": FAILING_KEYS_SAMPLE})
+        for key, outcome in detailed.items():
+            results[key].failing_row_keys = _result(suite, by_key[key], outcome).failing_row_keys
+    return [results[check.key] for check in suite.checks]
+
+
 def validate(warehouse_path: Path, suites: list[Suite], parameters: dict[str, Any], docs_dir: Path,
              progress: Callable[[str], None] | None = None) -> dict[str, list[CheckResult]]:
     """Validate each suite against its table in one SQL datasource; build Data Docs once at the end."""
@@ -140,23 +169,12 @@ def validate(warehouse_path: Path, suites: list[Suite], parameters: dict[str, An
             asset = datasource.add_query_asset(
                 name=suite.table, query=f'SELECT * FROM "{suite.schema_name}"."{suite.table_name}"')
             batch_definition = asset.add_batch_definition_whole_table(suite.name)
-            gx_suite = context.suites.add(_gx_suite(suite))
-            import great_expectations as gx
-
-            definition = context.validation_definitions.add(
-                gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=gx_suite))
-            validation = definition.run(
-                expectation_parameters=parameters,
-                result_format={"result_format": "SUMMARY", "unexpected_index_column_names": suite.row_keys,
-                               "partial_unexpected_count": FAILING_KEYS_SAMPLE},
-            )
-            by_key = {check.key: check for check in suite.checks}
-            outcomes[suite.name] = [
-                _result(suite, by_key[outcome.expectation_config.meta["check_key"]], outcome)
-                for outcome in validation.results
-            ]
+            outcomes[suite.name] = _run(context, batch_definition, suite, parameters)
         if progress:
             progress("building Data Docs")
+        # The site shows the latest run only (history lives in audit.quality_results), so pages
+        # of suites or checks that no longer exist must not linger.
+        shutil.rmtree(docs_dir, ignore_errors=True)
         context.build_data_docs(site_names=["osteoreg"])
     finally:
         _release(datasource)

@@ -9,6 +9,8 @@ from typing import Any
 
 import duckdb
 
+FAILING_KEYS_SAMPLE = 20      # failing rows reported per check, by the suite's row keys
+
 
 @dataclass
 class CheckResult:

@@ -13,7 +13,7 @@ from pathlib import Path
 from .. import warehouse
 from ..errors import BlockingProblem, OsteoregError
 from . import seeds
-from .results import CheckResult, CheckRun, failures_of, summarise, write_run
+from .results import FAILING_KEYS_SAMPLE, CheckResult, CheckRun, failures_of, summarise, write_run
 from .suites import Suite, SuiteError, load_suites
 
 
@@ -55,7 +55,7 @@ def _complete_unexpected_rows(conn, suite: Suite, results: list[CheckResult]) ->
             result.unexpected_percent = 100.0 * result.unexpected_count / rows
         if result.status == "failed":
             query = queries[result.check_key].format(batch=batch)
-            sample = conn.execute(f"SELECT {keys} FROM ({query}) LIMIT 20").fetchall()
+            sample = conn.execute(f"SELECT {keys} FROM ({query}) LIMIT {FAILING_KEYS_SAMPLE}").fetchall()
             result.failing_row_keys = [dict(zip(suite.row_keys, row)) for row in sample]
 
 

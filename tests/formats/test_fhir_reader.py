@@ -59,8 +59,10 @@ def test_us_core_dxa_observations_map_to_site_side_and_measure(external, conn, r
 
 def test_us_core_labs_patient_and_report(external, conn, rows):
     [calcium] = rows(fhir.read(external / "us-core" / "observation-serum-calcium.json", conn), "labs")
-    assert (calcium["code"], calcium["code_system"], calcium["value"], calcium["unit"]) == ("17861-6", "LOINC", "7.7", "mg/dL")
-    assert (calcium["collected_at"], calcium["abnormal_flag"], calcium["reference_range"]) == ("2005-07-05", "L", "8.5-10.5")
+    assert (calcium["code"], calcium["code_system"], calcium["value"], calcium["unit"]) == \
+        ("17861-6", "LOINC", "7.7", "mg/dL")
+    assert (calcium["collected_at"], calcium["abnormal_flag"], calcium["reference_range"]) == \
+        ("2005-07-05", "L", "8.5-10.5")
     assert (calcium["result_id"], calcium["patient_id"], calcium["status"]) == ("serum-calcium", "example", "F")
     [creatinine] = rows(fhir.read(external / "us-core" / "observation-serum-creatinine.json", conn), "labs")
     assert (creatinine["value"], creatinine["abnormal_flag"]) == ("1", "H")
@@ -142,7 +144,8 @@ def test_fracture_conditions_and_procedures_others_skipped(tmp_path, conn, rows)
     snomed = "http://snomed.info/sct"
     lines = [
         {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/P1"},
-         "code": {"coding": [{"system": snomed, "code": "5913000", "display": "Fracture of neck of femur"}], "text": "hip"},
+         "code": {"coding": [{"system": snomed, "code": "5913000", "display": "Fracture of neck of femur"}],
+                  "text": "hip"},
          "bodySite": [{"text": "hip"}], "onsetDateTime": "2019-06-01",
          "extension": [{"url": fhir.FRAGILITY_URL, "valueBoolean": False}]},
         {"resourceType": "Condition", "id": "c2", "subject": {"reference": "Patient/P1"},
@@ -153,7 +156,8 @@ def test_fracture_conditions_and_procedures_others_skipped(tmp_path, conn, rows)
          "code": {"coding": [{"system": snomed, "code": "263225007", "display": "Fracture of vertebral column"}]},
          "recordedDate": "2020-01-02T10:00:00Z"},
         {"resourceType": "Procedure", "id": "pr1", "status": "completed", "subject": {"reference": "Patient/P3"},
-         "code": {"coding": [{"system": snomed, "code": "179097002", "display": "Open reduction of fracture of radius"}]},
+         "code": {"coding": [{"system": snomed, "code": "179097002",
+                              "display": "Open reduction of fracture of radius"}]},
          "performedDateTime": "2021-02-03"},
     ]
     result = fhir.read(ndjson(tmp_path, lines, "Condition.ndjson"), conn)
@@ -179,6 +183,13 @@ def test_patients_sex_sources_and_menopausal_extension(tmp_path, conn, rows):
         ("P1", "female", "post"), ("P2", "other", None), ("MRN-3", "female", None)]
 
 
+def test_ndjson_named_json_is_read_line_by_line(tmp_path, conn, rows):
+    path = ndjson(tmp_path, [observation("o1", "Patient/P1"), observation("o2", "Patient/P2")], "export.json")
+    result = fhir.read(path, conn)
+    assert result.format == "fhir_ndjson"
+    assert [r["patient_id"] for r in rows(result, "labs")] == ["P1", "P2"]
+
+
 def test_a_json_file_that_does_not_parse_is_quarantined_whole(tmp_path, conn):
     path = tmp_path / "broken.json"
     path.write_text('{"resourceType": "Bundle", "entry": [')
@@ -186,6 +197,15 @@ def test_a_json_file_that_does_not_parse_is_quarantined_whole(tmp_path, conn):
     [reject] = result.rejects
     assert (reject.reason, reject.source_row, result.batches) == ("unparseable_message", 1, [])
     assert reject.payload["text"] == '{"resourceType": "Bundle", "entry": ['
+
+
+def test_a_bulk_export_manifest_is_skipped_not_quarantined(tmp_path, conn):
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps({"transactionTime": "2024-03-05T08:00:00Z", "request": "$export",
+                                "requiresAccessToken": False,
+                                "output": [{"type": "Observation", "url": "Observation.ndjson"}], "error": []}))
+    result = fhir.read(path, conn)
+    assert (result.batches, result.rejects, result.rows_skipped) == ([], [], 1)
 
 
 def test_looks_like(tmp_path):

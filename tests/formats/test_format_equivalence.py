@@ -11,6 +11,7 @@ import pytest
 
 from etl.ingest.loader import ingest_paths
 from etl.synth import cohort, fhir, hl7v2
+from etl.synth.mixed import write_mixed
 
 from .conftest import build_in_subprocess
 
@@ -61,6 +62,7 @@ def variants(tmp_path_factory):
         + [_csv(facts.canonical(k), root / "hl7" / f"{k}.csv") for k in ("patients", "dxa", "fractures")],
         "fhir_ndjson": fhir.write_ndjson(facts, root / "ndjson"),
         "fhir_bundles": fhir.write_bundles(facts, root / "bundles", patients_per_bundle=40),
+        "mixed": write_mixed(root / "mixed", 160, seed=20261122, messy=True),
     }
     built = {}
     for name, paths in inputs.items():
@@ -81,7 +83,7 @@ def test_the_synthetic_cohort_exercises_every_status_and_duplicates(variants):
     assert {"correction", "finalised", "pending", "deletion", "cancelled", "duplicate", "quarantined"} <= roles
 
 
-@pytest.mark.parametrize("variant", ["hl7", "fhir_ndjson", "fhir_bundles"])
+@pytest.mark.parametrize("variant", ["hl7", "fhir_ndjson", "fhir_bundles", "mixed"])
 @pytest.mark.parametrize("mart", MARTS)
 def test_every_format_gives_the_marts_of_the_csv_export(variants, variant, mart):
     _, built = variants
@@ -96,7 +98,7 @@ def test_the_formats_read_what_they_were_given(variants):
     _, built = variants
     formats = {name: {f.format for f in v["report"].files} for name, v in built.items()}
     assert formats == {"csv": {"csv"}, "hl7": {"hl7v2", "csv"}, "fhir_ndjson": {"fhir_ndjson"},
-                       "fhir_bundles": {"fhir_json"}}
+                       "fhir_bundles": {"fhir_json"}, "mixed": {"csv", "hl7v2", "fhir_ndjson"}}
     for name, v in built.items():
         for f in v["report"].files:
             assert f.rows_read == f.rows_loaded + f.rows_quarantined + f.rows_duplicate, (name, f.path.name)

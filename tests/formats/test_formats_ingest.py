@@ -48,8 +48,10 @@ def test_external_samples_load_or_are_quarantined_with_their_reason(external, wa
     versions = query("SELECT status, value_num FROM raw.lab_results WHERE code = '11273-0' ORDER BY load_id")
     assert versions == [("P", 4.06), ("F", 4.08)]                # raw keeps every version
     assert query("SELECT value_num, unit, abnormal_flag, collected_at::VARCHAR, collected_offset "
-                 "FROM raw.lab_results WHERE code = '10368-9'") == [(50.0, "ug/dL", "H", "2008-08-15 10:30:00", "-07:00")]
-    assert query("SELECT value_num, unit, is_tracked FROM raw.lab_results WHERE code = '17861-6'") == [(7.7, "mg/dL", True)]
+                 "FROM raw.lab_results WHERE code = '10368-9'") == [
+        (50.0, "ug/dL", "H", "2008-08-15 10:30:00", "-07:00")]
+    assert query("SELECT value_num, unit, is_tracked FROM raw.lab_results WHERE code = '17861-6'") == [
+        (7.7, "mg/dL", True)]
     assert query("SELECT site, side, t_score, z_score, bmd_g_cm2, scan_date::VARCHAR, scan_offset "
                  "FROM raw.dxa_results ORDER BY site, t_score NULLS LAST, z_score NULLS LAST") == [
         ("femoral_neck", "left", -1.48, None, None, "2021-11-10", "-08:00"),
@@ -59,7 +61,8 @@ def test_external_samples_load_or_are_quarantined_with_their_reason(external, wa
         ("total_hip", "left", None, -0.19, None, "2021-11-10", "-08:00"),
         ("total_hip", "left", None, None, 0.734, "2021-11-10", "-08:00"),
     ]
-    assert query("SELECT sex, birth_date::VARCHAR FROM raw.patients WHERE patient_id = 'example'") == [("female", "1987-02-20")]
+    assert query("SELECT sex, birth_date::VARCHAR FROM raw.patients WHERE patient_id = 'example'") == [
+        ("female", "1987-02-20")]
     again = ingest_paths(warehouse_path, [external / "us-core", external / "fhir-converter"])
     assert {o.status for o in again.files} == {"skipped"}          # the same files again change nothing
 
@@ -91,7 +94,8 @@ def test_malformed_inputs_are_quarantined_and_nothing_else_is_lost(tmp_path, war
         ("feed.hl7", 8, "unknown_unit"), ("feed.hl7", 9, "unparseable_message")]
     payload = query("SELECT payload->>'message' FROM audit.quarantine WHERE source_row = 9")[0][0]
     assert payload.startswith("MSH|") and "P3" in payload and payload.endswith("|0.70|mmol/L|0.")
-    assert query("SELECT patient_id, value_num FROM raw.lab_results ORDER BY 1") == [("P1", 0.8), ("P4", 0.8), ("P5", 0.9)]
+    assert query("SELECT patient_id, value_num FROM raw.lab_results ORDER BY 1") == [
+        ("P1", 0.8), ("P4", 0.8), ("P5", 0.9)]
 
 
 @pytest.mark.slow
@@ -122,7 +126,8 @@ def test_status_semantics_reach_the_marts(external, tmp_path, warehouse_path, se
                        JOIN identity.patient_map m USING (patient_key) WHERE f.analyte = 'magnesium' ORDER BY 1""")
     assert current == [("F1", round(2.1 * 0.41144, 6), "F"), ("F2", round(1.5 * 0.41144, 6), "A"),
                        ("H1", 0.81, "F"), ("H2", 0.62, "C")]
-    assert query("SELECT count(*) FROM raw.lab_results WHERE patient_id IN ('H1', 'H2', 'H3', 'H4', 'F1', 'F2', 'F3', 'F4')") == [(14,)]
+    assert query("SELECT count(*) FROM raw.lab_results "
+                 "WHERE patient_id IN ('H1', 'H2', 'H3', 'H4', 'F1', 'F2', 'F3', 'F4')") == [(14,)]
     [amy] = query("""SELECT a.scan_date::VARCHAR, a.age_at_scan, a.t_score_femoral_neck, a.t_score_total_hip,
                             a.min_t_score, a.min_t_score_site, a.who_category, a.iscd_category
                      FROM marts.fct_bmd_assessment a JOIN identity.patient_map m USING (patient_key)

@@ -44,7 +44,7 @@ def test_a_clean_cohort_passes_every_suite_on_dbt_built_marts(built):
     run = run_checks(built)
     assert run.skipped_suites == []
     assert [(f.check_key, f.exception_message) for f in run.failures] == []
-    assert run.passed and run.checks == sum(len(suite.checks) for suite in load_suites()) == 101
+    assert run.passed and run.checks == sum(len(suite.checks) for suite in load_suites()) == 94
     assert run.data_docs_path.exists()
 
 

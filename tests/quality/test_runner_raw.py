@@ -17,17 +17,17 @@ def test_clean_raw_rows_pass_and_unbuilt_layers_are_skipped_not_failed(raw_wareh
     run = run_checks(raw_warehouse)
     validated = {s.suite for s in run.suites if s.status == "validated"}
     assert validated == {"raw_patients", "raw_lab_results", "raw_dxa_results", "raw_fractures"}
-    assert "marts_fct_bmd_assessment" in run.skipped_suites and len(run.skipped_suites) == 6
+    assert "marts_fct_bmd_assessment" in run.skipped_suites and len(run.skipped_suites) == 5
     assert (run.failed, run.critical_failed, run.passed) == (0, 0, True)
     assert run.blocking_message() is None
     gate(run)                                                       # does not raise
     assert run.data_docs_path == data_docs_dir(raw_warehouse) / "index.html"
     assert "raw_dxa_results" in run.data_docs_path.read_text()
     stored = dict(query(raw_warehouse, "SELECT status, count(*) FROM audit.quality_results GROUP BY status"))
-    assert stored["passed"] == run.checks == 25
+    assert stored["passed"] == run.checks == 23
     assert stored["skipped"] == sum(s.checks for s in run.suites if s.status == "skipped")
     assert query(raw_warehouse, "SELECT run_id, status, suites_validated, suites_skipped, critical_failed, "
-                                "great_expectations_version IS NOT NULL FROM audit.quality_runs") == [(1, "passed", 4, 6, 0, True)]
+                                "great_expectations_version IS NOT NULL FROM audit.quality_runs") == [(1, "passed", 4, 5, 0, True)]
 
 
 def test_unknown_site_future_date_and_bad_status_fail_the_right_checks(raw_warehouse):

@@ -1,6 +1,7 @@
 -- The current final version of each DXA site result (contract 5), with a plausibility flag per
 -- measure from seed `plausibility_limits` (contract 5: e.g. a T-score below -8 is implausible).
--- Identity: the FHIR resource id when present; else patient + scan date + site + side.
+-- Identity: the FHIR resource id when present; else patient + scan date + site + side. The source
+-- patient id stays until the pivot, which maps 5x fewer rows to keys.
 with current_versions as (
     {{ current_final_versions(
         ref('stg_raw__dxa_results'),
@@ -25,7 +26,7 @@ limits as (
 )
 
 select
-    patient_map.patient_key,
+    current_versions.patient_id,
     current_versions.scan_date,
     current_versions.site,
     current_versions.side,
@@ -44,6 +45,4 @@ select
     current_versions.load_id,
     current_versions.source_row
 from current_versions
-inner join {{ ref('stg_identity__patient_map') }} as patient_map
-    on patient_map.patient_id = current_versions.patient_id
 cross join limits

@@ -9,7 +9,7 @@
 ] %}
 with pivoted as (
     select
-        patient_key,
+        patient_id,
         scan_date,
         {%- for column, site in sites %}
         {%- for measure in ['t_score', 'z_score', 'bmd_g_cm2'] %}
@@ -25,12 +25,21 @@ with pivoted as (
             else 0
         end) = 1 as has_implausible_value
     from {{ ref('int_dxa_results_current') }}
-    group by patient_key, scan_date
+    group by patient_id, scan_date
 )
 
 select
-    patient_key || '-' || {{ yyyymmdd('scan_date') }} as assessment_id,
-    pivoted.*,
+    patient_map.patient_key || '-' || {{ yyyymmdd('pivoted.scan_date') }} as assessment_id,
+    patient_map.patient_key,
+    pivoted.scan_date,
+    {%- for column, site in sites %}
+    {%- for measure in ['t_score', 'z_score', 'bmd'] %}
+    pivoted.{{ measure }}_{{ column }},
+    {%- endfor %}
+    {%- endfor %}
+    pivoted.height_cm,
+    pivoted.weight_kg,
+    pivoted.has_implausible_value,
     {{ lowest_of(['t_score_lumbar_spine', 't_score_femoral_neck', 't_score_total_hip']) }} as min_t_score,
     {{ label_of_lowest([
         ('t_score_lumbar_spine', 'lumbar_spine_l1_l4'),
@@ -38,5 +47,7 @@ select
         ('t_score_total_hip', 'total_hip'),
     ]) }} as min_t_score_site,
     {{ lowest_of(['z_score_lumbar_spine', 'z_score_femoral_neck', 'z_score_total_hip']) }} as min_z_score,
-    round(weight_kg / ((height_cm / 100.0) * (height_cm / 100.0)), 2) as bmi
+    round(pivoted.weight_kg / ((pivoted.height_cm / 100.0) * (pivoted.height_cm / 100.0)), 2) as bmi
 from pivoted
+inner join {{ ref('stg_identity__patient_map') }} as patient_map
+    on patient_map.patient_id = pivoted.patient_id

@@ -1,7 +1,7 @@
 -- One row per delivered DXA site result version (patient x scan date x site x side).
 select
     patient_id,
-    cast(scan_date as date) as scan_date,
+    {{ dbt.safe_cast('scan_date', api.Column.translate_type('date')) }} as scan_date,
     lower(trim(site)) as site,
     lower(trim(side)) as side,
     t_score,

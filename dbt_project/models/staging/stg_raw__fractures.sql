@@ -1,7 +1,7 @@
 -- One row per delivered fracture version.
 select
     patient_id,
-    cast(fracture_date as date) as fracture_date,
+    {{ dbt.safe_cast('fracture_date', api.Column.translate_type('date')) }} as fracture_date,
     lower(trim(site)) as site,
     fragility as is_fragility,
     code,

@@ -2,7 +2,7 @@
 select
     patient_id,
     collected_at,
-    cast(collected_at as date) as collected_date,
+    {{ dbt.cast('collected_at', api.Column.translate_type('date')) }} as collected_date,
     collected_offset,
     code,
     code_system,

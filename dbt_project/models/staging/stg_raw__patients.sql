@@ -3,7 +3,7 @@ select
     patient_id,
     {{ sex_from_source('sex') }} as sex,
     sex as sex_as_sent,
-    cast(birth_date as date) as birth_date,
+    {{ dbt.safe_cast('birth_date', api.Column.translate_type('date')) }} as birth_date,
     lower(trim(menopausal_status)) as menopausal_status,
     ethnicity,
     load_id,

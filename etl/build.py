@@ -167,9 +167,19 @@ def _final_node_result(run) -> NodeResult:
         resource_type=getattr(node.resource_type, "value", str(node.resource_type)),
         status=str(status).lower(),
         seconds=float(run.execution_time or 0.0),
-        message=_first_line(run.message) if run.message else None,
+        message=_node_message(run.message),
         failures=int(run.failures) if run.failures else None,
     )
+
+
+def _node_message(message: str | None) -> str | None:
+    """The line that says what went wrong: dbt heads errors with "Runtime Error in model x (path)"."""
+    if not message:
+        return None
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    if len(lines) > 1 and " Error in " in lines[0]:
+        lines = lines[1:]
+    return lines[0].rstrip(".") if lines else None
 
 
 def _node_result(data) -> NodeResult:
@@ -182,7 +192,7 @@ def _node_result(data) -> NodeResult:
         resource_type=info.resource_type,
         status=(run.status or info.node_status or "").lower(),
         seconds=float(getattr(run, "execution_time", 0.0) or 0.0),
-        message=_first_line(run.message) if run.message else None,
+        message=_node_message(run.message),
         failures=int(failures) if failures else None,
     )
 

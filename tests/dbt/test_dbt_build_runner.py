@@ -83,6 +83,15 @@ def test_a_failing_data_test_is_named_in_one_sentence(raw_warehouse):
     assert str(failure.value) == "dbt test unique_dim_patient_patient_key failed: 1 row."
 
 
+def test_a_failing_model_is_named_with_the_database_error(raw_warehouse):
+    _one_patient_with_a_scan(raw_warehouse)
+    with pytest.raises(BlockingProblem) as failure:
+        raw_warehouse.build(vars={"small_cell_limit": "eleven"})
+    message = str(failure.value)
+    assert message.startswith("dbt model mg_deficiency_prevalence") or message.startswith("dbt unit test prevalence_")
+    assert '"eleven"' in message and "\n" not in message
+
+
 def test_registry_vars_change_a_rule_and_unit_tests_still_pin_the_defaults(raw_warehouse):
     _one_patient_with_a_scan(raw_warehouse, mg_mmol_l=0.85)
     raw_warehouse.build()

@@ -144,3 +144,25 @@ def test_real_us_core_dxa_and_synthea_labs(tmp_path):
     assert labs.loc["calcium", "high"] == pytest.approx(10.1 * 0.24951)
     # Synthea albumin 4.1 / 4.7 / 5.3 g/dL -> g/L
     assert (labs.loc["albumin", "n"], labs.loc["albumin", "low"], labs.loc["albumin", "high"]) == (3, 41.0, 53.0)
+
+
+def test_every_model_column_is_documented(cohort):
+    """Each folder's `_<folder>__models.yml` documents exactly the columns the model has."""
+    warehouse, _ = cohort
+    from etl.build import dbt_work_dir
+
+    manifest = json.loads((dbt_work_dir(warehouse) / "target" / "manifest.json").read_text())
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        built = conn.execute("""
+            SELECT table_schema, table_name, list(column_name ORDER BY ordinal_position)
+            FROM information_schema.columns
+            WHERE table_schema IN ('staging', 'intermediate', 'marts') GROUP BY ALL""").fetchall()
+    documented = {(node["schema"], node["name"]): node for node in manifest["nodes"].values()
+                  if node["resource_type"] == "model"}
+    assert {(schema, name) for schema, name, _ in built} == set(documented)
+    for schema, name, columns in built:
+        node = documented[(schema, name)]
+        assert set(node["columns"]) == set(columns), name
+        assert node["description"] and all(c["description"] for c in node["columns"].values()), name
+        folder = node["original_file_path"].split("/")[1]
+        assert node["patch_path"].endswith(f"_{folder}__models.yml"), name

@@ -1,25 +1,36 @@
--- One row per patient key: the latest delivered demographics (contract 2: re-deliveries win by
--- (load_id, source_row)). Keys without a patient row still appear, with sex `unknown`, so every
--- fact's patient_key has a dimension row.
-with latest_delivery as (
-    select *
-    from (
-        select
-            patients.*,
-            row_number() over (
-                partition by patients.patient_id
-                order by patients.load_id desc, patients.source_row desc
-            ) as delivery_rank
-        from {{ ref('stg_raw__patients') }} as patients
-    ) as ranked
-    where delivery_rank = 1
+-- One row per patient key: per field, the latest delivery that says something (contract 2:
+-- re-deliveries win by (load_id, source_row)). A source that does not carry a field (an HL7 PID
+-- has no menopausal status, a FHIR Patient may have no gender) does not blank what an earlier
+-- export said. Keys without a patient row still appear, with sex `unknown`, so every fact's
+-- patient_key has a dimension row.
+{% set latest_known = "partition by patient_id order by case when {col} is null then 1 else 0 end, load_id desc, source_row desc rows between unbounded preceding and unbounded following" %}
+with deliveries as (
+    select
+        patient_id,
+        case when sex <> 'unknown' then sex end as sex,
+        birth_date,
+        menopausal_status,
+        load_id,
+        source_row
+    from {{ ref('stg_raw__patients') }}
+),
+
+latest_known as (
+    select
+        patient_id,
+        first_value(sex) over ({{ latest_known.format(col='sex') }}) as sex,
+        first_value(birth_date) over ({{ latest_known.format(col='birth_date') }}) as birth_date,
+        first_value(menopausal_status) over ({{ latest_known.format(col='menopausal_status') }}) as menopausal_status,
+        row_number() over (partition by patient_id order by load_id desc, source_row desc) as delivery_rank
+    from deliveries
 )
 
 select
     patient_map.patient_key,
-    coalesce(latest_delivery.sex, 'unknown') as sex,
-    latest_delivery.birth_date,
-    latest_delivery.menopausal_status
+    coalesce(latest_known.sex, 'unknown') as sex,
+    latest_known.birth_date,
+    latest_known.menopausal_status
 from {{ ref('stg_identity__patient_map') }} as patient_map
-left join latest_delivery
-    on latest_delivery.patient_id = patient_map.patient_id
+left join latest_known
+    on latest_known.patient_id = patient_map.patient_id
+    and latest_known.delivery_rank = 1

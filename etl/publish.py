@@ -1,0 +1,145 @@
+"""The published snapshot: what analysts open, so they never meet the ETL's write lock.
+
+DuckDB allows one writing process per file and a reader cannot open a file another process
+writes. After a successful `build` or `run` the ETL copies the analyst-facing schemas into a
+separate file beside the warehouse, `<stem>.snapshot.duckdb`. It is written under a temporary
+name and renamed over the old one (`os.replace`, atomic on one file system), so a reader opens
+either the previous complete snapshot or the new complete one, never a half-written file; a
+reader that already has the old file open keeps reading it until it closes.
+
+What is published: every table and view of `marts`, `scoring` and `audit`, as tables (a
+snapshot has nothing to recompute), except `audit.quarantine.payload` (the rejected rows as
+sent, which may hold identifiers). `raw`, `identity`, `staging`, `intermediate` never leave the
+warehouse. The data dictionary (dbt docs, `etl.report.dictionary`) is published beside it.
+`main.snapshot_info` says when and from which schema revision it was published.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import __version__, warehouse
+from .errors import OsteoregError
+
+PUBLISHED_SCHEMAS = ("marts", "scoring", "audit")
+# Columns that stay in the warehouse: (schema, table, column).
+WITHHELD_COLUMNS = frozenset({("audit", "quarantine", "payload")})
+SNAPSHOT_INFO = "main.snapshot_info"
+_SOURCE = "published_source"
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    path: Path
+    tables: tuple[str, ...]          # schema.table, in the order copied
+    rows: int                        # rows copied over all tables
+    seconds: float
+
+
+def snapshot_path(warehouse_path: Path) -> Path:
+    """`<warehouse dir>/<stem>.snapshot.duckdb`: beside the warehouse, so both move together."""
+    warehouse_path = Path(warehouse_path)
+    return warehouse_path.with_name(f"{warehouse_path.stem}.snapshot.duckdb")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _published_relations(conn) -> list[tuple[str, str, list[str]]]:
+    """(schema, table, kept columns) of every table and view in the published schemas."""
+    schemas = ", ".join(f"'{schema}'" for schema in PUBLISHED_SCHEMAS)
+    rows = conn.execute(
+        f"SELECT table_schema, table_name, column_name FROM information_schema.columns "
+        f"WHERE table_catalog = '{_SOURCE}' AND table_schema IN ({schemas}) "
+        "ORDER BY table_schema, table_name, ordinal_position").fetchall()
+    relations: dict[tuple[str, str], list[str]] = {}
+    for schema, table, column in rows:
+        kept = relations.setdefault((schema, table), [])
+        if (schema, table, column) not in WITHHELD_COLUMNS:
+            kept.append(column)
+    order = {schema: i for i, schema in enumerate(PUBLISHED_SCHEMAS)}
+    return [(schema, table, columns) for (schema, table), columns
+            in sorted(relations.items(), key=lambda item: (order[item[0][0]], item[0][1]))]
+
+
+def publish(warehouse_path: Path, dictionary: bool = True) -> Path:
+    """Copy the analyst-facing schemas to the snapshot file atomically; returns its path.
+
+    With `dictionary`, the data dictionary (dbt docs) is published beside it too, which needs
+    the warehouse free of other writers, as it is right after `build` or `run`.
+    """
+    return publish_snapshot(warehouse_path, dictionary).path
+
+
+def publish_snapshot(warehouse_path: Path, dictionary: bool = True) -> PublishResult:
+    """`publish` with what was copied, for callers that report it."""
+    warehouse_path = Path(warehouse_path).absolute()
+    if not warehouse_path.exists():
+        raise OsteoregError(f"The warehouse {warehouse_path} does not exist, so there is nothing to publish.")
+    target = snapshot_path(warehouse_path)
+    partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
+    started = time.perf_counter()
+    _remove(partial)
+    try:
+        tables, rows = _write_snapshot(warehouse_path, partial)
+        os.chmod(partial, 0o444)  # analysts read it; only the next publication replaces it
+        os.replace(partial, target)
+    finally:
+        _remove(partial)
+    if dictionary:
+        from .report.dictionary import generate_data_dictionary
+
+        generate_data_dictionary(warehouse_path)
+    return PublishResult(path=target, tables=tuple(tables), rows=rows, seconds=time.perf_counter() - started)
+
+
+def _write_snapshot(warehouse_path: Path, partial: Path) -> tuple[list[str], int]:
+    revision = warehouse.current_revision(warehouse_path)
+    with warehouse.session(partial) as conn:
+        conn.execute(f"ATTACH '{warehouse_path}' AS {_SOURCE} (READ_ONLY)").fetchall()
+        relations = _published_relations(conn)
+        if not any(schema == "marts" for schema, _, _ in relations):
+            raise OsteoregError(f"The warehouse {warehouse_path} has no marts yet; run `osteoreg build` "
+                                "before publishing.")
+        conn.begin()
+        names, rows = [], 0
+        for schema in PUBLISHED_SCHEMAS:
+            conn.execute(f"CREATE SCHEMA {schema}").fetchall()
+        for schema, table, columns in relations:
+            select = ", ".join(_quote(column) for column in columns)
+            conn.execute(f"CREATE TABLE {schema}.{_quote(table)} AS SELECT {select} "
+                         f"FROM {_SOURCE}.{schema}.{_quote(table)}").fetchall()
+            rows += conn.execute(f"SELECT count(*) FROM {schema}.{_quote(table)}").fetchall()[0][0]
+            names.append(f"{schema}.{table}")
+        conn.execute(f"CREATE TABLE {SNAPSHOT_INFO} (published_at TIMESTAMPTZ, warehouse VARCHAR, "
+                     "schema_revision VARCHAR, osteoreg_version VARCHAR, tables INTEGER, rows BIGINT)").fetchall()
+        conn.execute(f"INSERT INTO {SNAPSHOT_INFO} VALUES (?, ?, ?, ?, ?, ?)",
+                     [datetime.now(timezone.utc), warehouse_path.name, revision, __version__,
+                      len(names), rows]).fetchall()
+        conn.commit()
+        conn.execute(f"DETACH {_SOURCE}").fetchall()
+        conn.execute("CHECKPOINT").fetchall()  # everything in the file itself, no WAL beside it
+    return names, rows
+
+
+def _remove(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        if leftover.exists():
+            os.chmod(leftover, 0o644)
+            leftover.unlink()
+
+
+def open_snapshot(warehouse_path: Path):
+    """A read-only connection to the published snapshot (a context manager that closes it)."""
+    path = snapshot_path(Path(warehouse_path))
+    if not path.exists():
+        raise OsteoregError(f"No published snapshot {path} exists yet; `osteoreg build` or `osteoreg run` "
+                            "publishes one when it succeeds.")
+    return warehouse.session(path, read_only=True)
+
+
+__all__ = ["PUBLISHED_SCHEMAS", "PublishResult", "open_snapshot", "publish", "publish_snapshot", "snapshot_path"]

@@ -1,0 +1,36 @@
+"""`make bench`: every benchmark in one go, each against its plain-DuckDB bound in the same run.
+
+Runs ingest (which leaves a 1M-patient warehouse), build on its own generated raw layer, check
+on the build benchmark's warehouse, scoring and the HL7/FHIR formats, one after another (they
+share 2 cores, so never in parallel). Each prints its own figures; pass --patients to scale down.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BUILD_WORKDIR = Path("/tmp/osteoreg_bench_build")
+
+
+def step(title: str, args: list[str]) -> None:
+    print(f"\n=== {title}: {' '.join(args)}", flush=True)
+    subprocess.run([sys.executable, *args], check=True, cwd=HERE.parent)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=1_000_000)
+    args = parser.parse_args()
+    n = str(args.patients)
+    step("ingest", [str(HERE / "bench_ingest.py"), "--patients", n])
+    step("build", [str(HERE / "bench_build.py"), "--patients", n, "--workdir", str(BUILD_WORKDIR), "--keep"])
+    step("check", [str(HERE / "bench_check.py"), str(BUILD_WORKDIR / "osteoreg.duckdb")])
+    step("score", [str(HERE / "bench_score.py"), "--assessments", n])
+    step("formats", [str(HERE / "bench_formats.py"), "--results", n])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,310 @@
+"""The studies' analyses on the registry's own patients: Table 1 by WHO category, prevalence
+with Wilson intervals, Spearman correlations, the ROC of magnesium, calibration by risk decile.
+
+Tests come from scipy and statsmodels; the AUROC interval (DeLong) and the Youden cut-off are
+the scoring step's own functions, so the report and the model cards cannot disagree on them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..scoring.evaluate import auroc_delong, youden_at_or_below
+from ..scoring.settings import dbt_var
+from .dataset import WHO_CATEGORIES
+from .disclosure import complementary, count_text, is_small, shown_count, small_cell_limit
+
+# Presentation rule of thumb (Bulmer, Principles of Statistics, 1979): |skewness| > 1 is highly
+# skewed, so such a variable is summarised as median [IQR] and compared by Kruskal-Wallis;
+# otherwise mean (SD) and one-way ANOVA.
+SKEWNESS_FOR_MEDIAN = 1.0
+# Calibration is drawn by tenths of predicted risk (deciles), as TRIPOD's explanation shows it.
+CALIBRATION_BINS = 10
+
+# (column, label) of Table 1's continuous rows, in the studies' order.
+CONTINUOUS = (
+    ("age_at_scan", "Age, years"),
+    ("bmi", "BMI, kg/m²"),
+    ("mg_mmol_l", "Magnesium, mmol/L"),
+    ("vitd_nmol_l", "25-OH vitamin D, nmol/L"),
+    ("calcium_mmol_l", "Calcium (total), mmol/L"),
+    ("phosphate_mmol_l", "Phosphate, mmol/L"),
+    ("pth_ng_l", "PTH, ng/L"),
+    ("crp_mg_l", "CRP, mg/L"),
+    ("beta_ctx_ng_ml", "β-CTx, ng/mL"),
+    ("p1np_ng_ml", "P1NP, ng/mL"),
+)
+# (column, label, {level: label}) of Table 1's categorical rows.
+CATEGORICAL = (
+    ("sex", "Sex", {"F": "female", "M": "male"}),
+    ("mg_deficient", "Magnesium deficient", {True: "yes"}),
+    ("mg_below_op_cutoff", "Magnesium at or below the osteoporosis cut-off", {True: "yes"}),
+    ("vitd_status", "Vitamin D status", {"deficient": "deficient", "insufficient": "insufficient",
+                                         "sufficient": "sufficient"}),
+)
+CORRELATES = (
+    ("min_t_score", "Lowest T-score (spine, femoral neck, total hip)"),
+    ("bmd_lumbar_spine", "BMD lumbar spine L1-L4, g/cm²"),
+    ("bmd_femoral_neck", "BMD femoral neck, g/cm²"),
+    ("bmd_total_hip", "BMD total hip, g/cm²"),
+)
+
+
+def confidence_alpha() -> float:
+    """The two-sided alpha of the marts' Wilson intervals, from their z (dbt var wilson_z)."""
+    return float(2 * stats.norm.sf(float(dbt_var("wilson_z"))))
+
+
+def wilson(k: int, n: int) -> tuple[float, float]:
+    from statsmodels.stats.proportion import proportion_confint
+
+    low, high = proportion_confint(k, n, alpha=confidence_alpha(), method="wilson")
+    return float(low), float(high)
+
+
+def _p(value) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+@dataclass
+class Table1Row:
+    variable: str                      # column, or column=level for a level of a categorical
+    label: str
+    statistic: str                     # "n", "mean (SD)", "median [IQR]", "n (%)"
+    cells: dict[str, str]              # group -> text as shown
+    values: dict[str, dict | None]     # group -> the numbers behind the text (None: suppressed)
+    p_value: float | None = None
+    test: str | None = None
+    indent: bool = False
+
+
+@dataclass
+class Table1:
+    groups: list[str]                  # the WHO categories present, then "all"
+    rows: list[Table1Row] = field(default_factory=list)
+
+    def row(self, variable: str) -> Table1Row:
+        return next(row for row in self.rows if row.variable == variable)
+
+    def frame(self) -> pd.DataFrame:
+        """Long format for the CSV: one line per row and group, with the numbers shown."""
+        records = []
+        for row in self.rows:
+            for group in self.groups:
+                numbers = row.values.get(group)
+                records.append({"variable": row.variable, "label": row.label, "statistic": row.statistic,
+                                "who_category": group, "shown": row.cells.get(group, ""),
+                                "suppressed": numbers is None and row.cells.get(group) == "suppressed",
+                                **{key: value for key, value in (numbers or {}).items()},
+                                "p_value": row.p_value, "test": row.test})
+        return pd.DataFrame.from_records(records)
+
+
+def _fmt(value: float, digits: int) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def _digits(values: pd.Series) -> int:
+    """Decimals that suit the variable's scale (0.82 mmol/L needs two, 65 ng/L needs none)."""
+    median = float(np.nanmedian(np.abs(values))) if len(values) else 0.0
+    return 2 if median < 10 else 1 if median < 100 else 0
+
+
+def table1(frame: pd.DataFrame) -> Table1:
+    """Characteristics by WHO category with a test across the categories, per patient."""
+    limit = small_cell_limit()
+    groups = [c for c in WHO_CATEGORIES if (frame["who_category"] == c).any()]
+    by_group = {group: frame[frame["who_category"] == group] for group in groups}
+    by_group["all"] = frame
+    table = Table1(groups=groups + ["all"])
+    counts = {group: len(rows) for group, rows in by_group.items()}
+    table.rows.append(Table1Row(
+        "n", "Patients", "n", {g: count_text(n, limit) for g, n in counts.items()},
+        {g: (None if is_small(n, limit) else {"n": n}) for g, n in counts.items()}))
+
+    for column, label in CONTINUOUS:
+        values = frame[column].astype("float64").dropna()
+        skewed = len(values) > 2 and abs(float(stats.skew(values))) > SKEWNESS_FOR_MEDIAN
+        cells, numbers = {}, {}
+        for group, rows in by_group.items():
+            group_values = rows[column].astype("float64").dropna()
+            if is_small(counts[group], limit) or is_small(len(group_values), limit):
+                cells[group], numbers[group] = "suppressed", None
+            elif len(group_values) == 0:
+                cells[group], numbers[group] = "–", {"n": 0}
+            else:
+                digits = _digits(values)
+                if skewed:
+                    q1, median, q3 = np.percentile(group_values, [25, 50, 75])
+                    cells[group] = f"{_fmt(median, digits)} [{_fmt(q1, digits)}–{_fmt(q3, digits)}]"
+                    numbers[group] = {"n": len(group_values), "median": float(median), "q1": float(q1),
+                                      "q3": float(q3)}
+                else:
+                    mean, sd = float(group_values.mean()), float(group_values.std(ddof=1))
+                    cells[group] = f"{_fmt(mean, digits)} ({_fmt(sd, digits)})"
+                    numbers[group] = {"n": len(group_values), "mean": mean, "sd": sd}
+        samples = [rows[column].astype("float64").dropna().to_numpy() for group, rows in by_group.items()
+                   if group != "all"]
+        samples = [sample for sample in samples if len(sample) >= 2]
+        p_value, test = None, None
+        if len(samples) >= 2:
+            if skewed:
+                p_value, test = _p(stats.kruskal(*samples).pvalue), "Kruskal-Wallis"
+            else:
+                p_value, test = _p(stats.f_oneway(*samples).pvalue), "ANOVA"
+        table.rows.append(Table1Row(column, label, "median [IQR]" if skewed else "mean (SD)", cells, numbers,
+                                    p_value, test))
+
+    for column, label, levels in CATEGORICAL:
+        observed = frame[column]
+        crosstab = pd.crosstab(observed.fillna("__missing__").astype(str), frame["who_category"])
+        level_rows = []
+        present = [g for g in groups if g in crosstab.columns]
+        level_keys = {str(level): level for level in levels}
+        p_value, test = None, None
+        known = crosstab.loc[[key for key in crosstab.index if key != "__missing__"], present]
+        known = known.loc[known.sum(axis=1) > 0, known.sum(axis=0) > 0]
+        if known.shape[0] >= 2 and known.shape[1] >= 2:
+            p_value, test = _p(stats.chi2_contingency(known.to_numpy()).pvalue), "chi-square"
+        hidden = {}
+        for group, rows in by_group.items():
+            group_counts = rows[column].fillna("__missing__").astype(str).value_counts().to_dict()
+            hidden[group] = complementary(group_counts, limit)
+        for key, level in level_keys.items():
+            cells, numbers = {}, {}
+            for group, rows in by_group.items():
+                known_values = rows[column].dropna().astype(str)
+                k = int((known_values == key).sum())
+                if is_small(counts[group], limit) or key in hidden[group]:
+                    cells[group], numbers[group] = "suppressed", None
+                elif len(known_values) == 0:
+                    cells[group], numbers[group] = "–", {"count": 0}
+                else:
+                    percent = 100.0 * k / len(known_values)
+                    cells[group] = f"{count_text(k, limit)} ({percent:.1f}%)"
+                    numbers[group] = {"count": k, "percent": percent, "n": len(known_values)}
+            level_rows.append(Table1Row(f"{column}={key}", f"{label}: {levels[level]}", "n (%)", cells, numbers,
+                                        p_value, test, indent=len(levels) > 1))
+        if len(levels) > 1:
+            table.rows.append(Table1Row(column, label, "n (%)", {g: "" for g in by_group}, {g: {} for g in by_group},
+                                        p_value, test))
+            for row in level_rows:
+                row.p_value, row.test = None, None
+        table.rows.extend(level_rows)
+    return table
+
+
+@dataclass
+class PrevalenceCell:
+    who_category: str
+    age_band: str
+    n_assessed: int | None
+    n_deficient: int | None
+    prevalence: float | None
+    ci_low: float | None
+    ci_high: float | None
+    suppressed: bool
+
+
+def prevalence_cells(counts: pd.DataFrame) -> list[PrevalenceCell]:
+    """Counts per cell to prevalence with a Wilson interval, suppressing small cells as the marts do."""
+    limit = small_cell_limit()
+    cells = []
+    for row in counts.itertuples(index=False):
+        n, k = int(row.n_assessed), int(row.n_deficient)
+        if n < limit:  # the marts' rule (macro is_small_cell): the cell's patients below the limit
+            cells.append(PrevalenceCell(row.who_category, row.age_band, None, None, None, None, None, True))
+            continue
+        low, high = wilson(k, n)
+        cells.append(PrevalenceCell(row.who_category, row.age_band, n, k, k / n, low, high, False))
+    return cells
+
+
+@dataclass
+class Correlation:
+    variable: str
+    label: str
+    n: int | None
+    rho: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+
+
+def spearman(frame: pd.DataFrame) -> list[Correlation]:
+    """Spearman's rho of magnesium with each T-score/BMD (Fisher-z 95% interval, Bonett-Wright SE)."""
+    limit = small_cell_limit()
+    z = stats.norm.isf(confidence_alpha() / 2)
+    results = []
+    for column, label in CORRELATES:
+        pair = frame[["mg_mmol_l", column]].astype("float64").dropna()
+        n = len(pair)
+        if n < max(limit, 4):
+            results.append(Correlation(column, label, shown_count(n, limit), None, None, None, None))
+            continue
+        outcome = stats.spearmanr(pair["mg_mmol_l"], pair[column])
+        rho = float(outcome.statistic)
+        se = math.sqrt((1 + rho * rho / 2) / (n - 3))
+        center = math.atanh(max(min(rho, 0.999999), -0.999999))
+        results.append(Correlation(column, label, n, rho, math.tanh(center - z * se), math.tanh(center + z * se),
+                                   _p(outcome.pvalue)))
+    return results
+
+
+@dataclass
+class MagnesiumRoc:
+    n: int | None
+    n_outcomes: int | None
+    auroc: float | None
+    ci_low: float | None
+    ci_high: float | None
+    youden_cutoff: float | None
+    youden_sensitivity: float | None
+    youden_specificity: float | None
+    published_cutoff: float
+    published_sensitivity: float | None
+    published_specificity: float | None
+    curve: pd.DataFrame | None          # false positive rate, true positive rate, threshold
+
+
+def magnesium_roc(frame: pd.DataFrame, outcome_categories: tuple[str, ...]) -> MagnesiumRoc:
+    """Magnesium alone for densitometric osteoporosis, lower magnesium meaning higher risk."""
+    from sklearn.metrics import roc_curve
+
+    limit = small_cell_limit()
+    cutoff = float(dbt_var("mg_op_cutoff_at_or_below_mmol_l"))
+    rows = frame[frame["mg_mmol_l"].notna()]
+    mg = rows["mg_mmol_l"].astype("float64").to_numpy()
+    outcome = rows["who_category"].isin(outcome_categories).to_numpy()
+    positives, negatives = int(outcome.sum()), int((~outcome).sum())
+    if positives < limit or negatives < limit:
+        return MagnesiumRoc(shown_count(len(mg), limit), shown_count(positives, limit), None, None, None, None,
+                            None, None, cutoff, None, None, None)
+    z = stats.norm.isf(confidence_alpha() / 2)
+    area = auroc_delong(-mg, outcome, z)
+    youden = youden_at_or_below(mg, outcome)
+    fpr, tpr, thresholds = roc_curve(outcome, -mg)
+    curve = pd.DataFrame({"fpr": fpr, "tpr": tpr, "mg_at_or_below": -thresholds})
+    return MagnesiumRoc(
+        n=len(mg), n_outcomes=positives, auroc=area["auroc"], ci_low=area["ci_low"], ci_high=area["ci_high"],
+        youden_cutoff=youden["cutoff"], youden_sensitivity=youden["sensitivity"],
+        youden_specificity=youden["specificity"], published_cutoff=cutoff,
+        published_sensitivity=float((mg[outcome] <= cutoff).mean()),
+        published_specificity=float((mg[~outcome] > cutoff).mean()), curve=curve)
+
+
+def calibration_bins(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean predicted risk and observed rate per decile of predicted risk; small bins are dropped."""
+    limit = small_cell_limit()
+    if len(frame) == 0:
+        return pd.DataFrame(columns=["bin", "n", "mean_predicted", "observed_rate"])
+    bins = pd.qcut(frame["risk_probability"].rank(method="first"), q=min(CALIBRATION_BINS, len(frame)),
+                   labels=False)
+    grouped = frame.assign(bin=bins).groupby("bin").agg(
+        n=("outcome", "size"), mean_predicted=("risk_probability", "mean"),
+        observed_rate=("outcome", "mean")).reset_index()
+    return grouped[grouped["n"] >= limit].reset_index(drop=True)

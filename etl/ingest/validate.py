@@ -15,8 +15,11 @@ from .canonical import columns
 
 
 def text(column: str) -> str:
-    """The source text with blanks treated as absent."""
-    return f"nullif(trim(s.{column}), '')"
+    """The source text with blanks treated as absent. Trimming copies every string, so it is done
+    only where a value starts or ends with a space (a third of the typing cost otherwise)."""
+    value = f"s.{column}"
+    return (f"CASE WHEN starts_with({value}, ' ') OR ends_with({value}, ' ') THEN nullif(trim({value}), '') "
+            f"ELSE nullif({value}, '') END")
 
 
 def offset(expr: str) -> str:

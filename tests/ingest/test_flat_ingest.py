@@ -259,3 +259,14 @@ def test_changed_hash_function_rehashes_stored_rows(exports, warehouse_path, sec
         assert loader.refresh_row_hashes(conn) is True
         assert loader.refresh_row_hashes(conn) is False
     assert query("SELECT source_row, row_hash FROM raw.lab_results ORDER BY source_row") == stored
+
+
+def test_blanks_around_values_are_trimmed_and_blank_means_absent(tmp_path, write, warehouse_path, secret, query):
+    path = write(tmp_path / "labs.csv", "patient_id,collected_at,code,value,unit,status\n"
+                                        " P1 ,2024-01-01, 2601-3,0.8 , mmol/L,  \n"
+                                        "   ,2024-01-01,2601-3,0.8,mmol/L,F\n")
+    outcome = ingest_paths(warehouse_path, [path]).files[0]
+    assert (outcome.rows_loaded, outcome.rows_quarantined) == (1, 1)
+    assert query("SELECT patient_id, code, value_num, unit, status FROM raw.lab_results") == [
+        ("P1", "2601-3", 0.8, "mmol/L", "F")]
+    assert query("SELECT reason FROM audit.quarantine") == [("missing_patient_id",)]

@@ -1,0 +1,129 @@
+"""The report's figures, drawn with plotly; each shows only cells that passed the small-cell rule.
+
+Everything is SVG (no WebGL traces), so the charts render in any browser, headless included.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from ..scoring.settings import dbt_var
+from .dataset import WHO_CATEGORIES
+from .statistics import MagnesiumRoc, PrevalenceCell
+
+COLORS = {"normal": "#2a9d8f", "osteopenia": "#e9c46a", "osteoporosis": "#f4a261",
+          "severe_osteoporosis": "#e76f51", "all": "#264653"}
+# At most this many points in a scatter: enough to see the shape, small enough for the page;
+# statistics always use every patient.
+SCATTER_POINTS = 3000
+
+
+def _layout(figure: go.Figure, title: str, x: str, y: str) -> go.Figure:
+    figure.update_layout(template="simple_white", title=title, xaxis_title=x, yaxis_title=y, height=420,
+                         margin={"l": 60, "r": 20, "t": 60, "b": 50}, legend={"orientation": "h", "y": -0.2})
+    return figure
+
+
+def prevalence_trend(by_year: pd.DataFrame) -> go.Figure:
+    shown = by_year[~by_year["suppressed"].astype(bool)]
+    years = shown["year"].astype(int).tolist()
+    figure = go.Figure([
+        go.Scatter(x=years + years[::-1], y=(100 * pd.concat([shown["ci_high"], shown["ci_low"][::-1]])).tolist(),
+                   fill="toself", fillcolor="rgba(38,70,83,0.15)", line={"width": 0}, hoverinfo="skip",
+                   name="Wilson 95% CI"),
+        go.Scatter(x=years, y=(100 * shown["prevalence"]).tolist(), mode="lines+markers", name="prevalence",
+                   line={"color": COLORS["all"]},
+                   customdata=np.stack([shown["n_assessed"], 100 * shown["ci_low"], 100 * shown["ci_high"]], axis=-1)
+                   if len(shown) else None,
+                   hovertemplate="%{x}: %{y:.1f}% (95% CI %{customdata[1]:.1f}–%{customdata[2]:.1f}%), "
+                                 "n = %{customdata[0]:,}<extra></extra>"),
+    ])
+    figure.update_xaxes(dtick=1)
+    return _layout(figure, "Magnesium deficiency by year", "year of scan", "patients deficient (%)")
+
+
+def prevalence_by_category_and_age(cells: list[PrevalenceCell], age_bands: list[str]) -> go.Figure:
+    figure = go.Figure()
+    for category in WHO_CATEGORIES:
+        rows = [c for c in cells if c.who_category == category and c.age_band != "all" and not c.suppressed]
+        if not rows:
+            continue
+        rows.sort(key=lambda c: age_bands.index(c.age_band))
+        figure.add_bar(
+            x=[c.age_band for c in rows], y=[100 * c.prevalence for c in rows], name=category.replace("_", " "),
+            marker_color=COLORS[category],
+            error_y={"type": "data", "symmetric": False,
+                     "array": [100 * (c.ci_high - c.prevalence) for c in rows],
+                     "arrayminus": [100 * (c.prevalence - c.ci_low) for c in rows]},
+            customdata=[[c.n_assessed] for c in rows],
+            hovertemplate="%{x}: %{y:.1f}%, n = %{customdata[0]:,}<extra>" + category + "</extra>")
+    figure.update_layout(barmode="group")
+    figure.update_xaxes(categoryorder="array", categoryarray=age_bands)
+    return _layout(figure, "Magnesium deficiency by WHO category and age band (all years)", "age at scan",
+                   "patients deficient (%)")
+
+
+def magnesium_by_category(frame: pd.DataFrame, categories: list[str]) -> go.Figure:
+    """Box plots without individual points (an outlier point is one patient)."""
+    figure = go.Figure()
+    for category in categories:
+        values = frame.loc[frame["who_category"] == category, "mg_mmol_l"].dropna().astype("float64")
+        q1, median, q3 = np.percentile(values, [25, 50, 75])
+        iqr = q3 - q1
+        inside = values[(values >= q1 - 1.5 * iqr) & (values <= q3 + 1.5 * iqr)]
+        figure.add_trace(go.Box(name=category.replace("_", " "), q1=[q1], median=[median], q3=[q3],
+                                lowerfence=[inside.min()], upperfence=[inside.max()], mean=[values.mean()],
+                                marker_color=COLORS[category], boxpoints=False))
+    for var, label in (("mg_deficient_below_mmol_l", "deficiency"), ("mg_op_cutoff_at_or_below_mmol_l", "Shi et al.")):
+        level = float(dbt_var(var))
+        figure.add_hline(y=level, line_dash="dot", annotation_text=f"{label} {level:g}",
+                         annotation_position="top right")
+    return _layout(figure, "Serum magnesium by WHO category", "WHO category", "magnesium (mmol/L)")
+
+
+def magnesium_scatter(frame: pd.DataFrame, seed: int) -> go.Figure:
+    pair = frame[["mg_mmol_l", "min_t_score", "who_category"]].dropna()
+    if len(pair) > SCATTER_POINTS:
+        pair = pair.sample(SCATTER_POINTS, random_state=seed)
+    figure = go.Figure()
+    for category in WHO_CATEGORIES:
+        rows = pair[pair["who_category"] == category]
+        if len(rows):
+            figure.add_scatter(x=rows["mg_mmol_l"], y=rows["min_t_score"], mode="markers",
+                               name=category.replace("_", " "), marker={"color": COLORS[category], "size": 5,
+                                                                         "opacity": 0.6})
+    return _layout(figure, "Magnesium and the lowest T-score", "magnesium (mmol/L)", "lowest T-score")
+
+
+def magnesium_roc(roc: MagnesiumRoc) -> go.Figure:
+    curve = roc.curve
+    figure = go.Figure([
+        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "#999"}, name="chance",
+                   hoverinfo="skip"),
+        go.Scatter(x=curve["fpr"], y=curve["tpr"], mode="lines", line={"color": COLORS["all"]},
+                   name=f"magnesium, AUC {roc.auroc:.3f}", customdata=curve[["mg_at_or_below"]],
+                   hovertemplate="Mg ≤ %{customdata[0]:.3f}: sensitivity %{y:.2f}, 1-specificity %{x:.2f}"
+                                 "<extra></extra>"),
+        go.Scatter(x=[1 - roc.youden_specificity], y=[roc.youden_sensitivity], mode="markers",
+                   marker={"size": 11, "color": COLORS["osteoporosis"]}, name=f"Youden cut-off {roc.youden_cutoff:.3f}"),
+        go.Scatter(x=[1 - roc.published_specificity], y=[roc.published_sensitivity], mode="markers",
+                   marker={"size": 11, "symbol": "diamond", "color": COLORS["severe_osteoporosis"]},
+                   name=f"Shi et al. cut-off {roc.published_cutoff:g}"),
+    ])
+    figure.update_xaxes(range=[0, 1])
+    figure.update_yaxes(range=[0, 1], scaleanchor="x")
+    return _layout(figure, "ROC of magnesium for osteoporosis", "1 - specificity", "sensitivity")
+
+
+def calibration(bins: pd.DataFrame, model_name: str) -> go.Figure:
+    top = float(max(bins["mean_predicted"].max(), bins["observed_rate"].max(), 0.1)) if len(bins) else 1.0
+    figure = go.Figure([
+        go.Scatter(x=[0, top], y=[0, top], mode="lines", line={"dash": "dash", "color": "#999"},
+                   name="perfect calibration", hoverinfo="skip"),
+        go.Scatter(x=bins["mean_predicted"], y=bins["observed_rate"], mode="lines+markers", name="deciles",
+                   line={"color": COLORS["all"]}, customdata=bins[["n"]],
+                   hovertemplate="predicted %{x:.2f}, observed %{y:.2f}, n = %{customdata[0]:,}<extra></extra>"),
+    ])
+    return _layout(figure, f"Calibration of {model_name} (by decile of predicted risk)", "mean predicted risk",
+                   "observed rate of osteoporosis")

@@ -51,3 +51,22 @@ def external() -> Path:
     if not EXTERNAL.exists():
         pytest.fail(f"shared fixtures not found at {EXTERNAL}")
     return EXTERNAL
+
+
+_exit_status = 0
+
+
+def pytest_sessionfinish(session, exitstatus):
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+def pytest_unconfigure(config):
+    """End the process once pytest has reported, skipping interpreter teardown: after dbt has run
+    in-process, DuckDB's bindings print dozens of spurious "leaked instance" lines at shutdown,
+    which would bury pytest's closing summary line."""
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_exit_status)

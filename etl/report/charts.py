@@ -72,12 +72,13 @@ def magnesium_by_category(frame: pd.DataFrame, categories: list[str]) -> go.Figu
         q1, median, q3 = np.percentile(values, [25, 50, 75])
         iqr = q3 - q1
         inside = values[(values >= q1 - 1.5 * iqr) & (values <= q3 + 1.5 * iqr)]
-        figure.add_trace(go.Box(name=category.replace("_", " "), q1=[q1], median=[median], q3=[q3],
+        label = category.replace("_", " ")
+        figure.add_trace(go.Box(name=label, x=[label], q1=[q1], median=[median], q3=[q3],
                                 lowerfence=[inside.min()], upperfence=[inside.max()], mean=[values.mean()],
                                 marker_color=COLORS[category], boxpoints=False))
     for var, label in (("mg_deficient_below_mmol_l", "deficiency"), ("mg_op_cutoff_at_or_below_mmol_l", "Shi et al.")):
         level = float(dbt_var(var))
-        figure.add_hline(y=level, line_dash="dot", annotation_text=f"{label} {level:g}",
+        figure.add_hline(y=level, line_dash="dot", line_color="#555", annotation_text=f"{label} {level:g}",
                          annotation_position="top right")
     return _layout(figure, "Serum magnesium by WHO category", "WHO category", "magnesium (mmol/L)")
 
@@ -112,7 +113,7 @@ def magnesium_roc(roc: MagnesiumRoc) -> go.Figure:
                    name=f"Shi et al. cut-off {roc.published_cutoff:g}"),
     ])
     figure.update_xaxes(range=[0, 1])
-    figure.update_yaxes(range=[0, 1], scaleanchor="x")
+    figure.update_yaxes(range=[0, 1])
     return _layout(figure, "ROC of magnesium for osteoporosis", "1 - specificity", "sensitivity")
 
 

@@ -41,7 +41,7 @@ td.indent { padding-left: 1.6rem; }
 </head>
 <body>
 <h1>osteoreg registry report</h1>
-<p class="meta">Snapshot published {{ overview.published_at or "–" }}; report written {{ written_at }}.
+<p class="meta">Snapshot published {{ when(overview.published_at) }}; report written {{ written_at }}.
 Every figure counted from fewer than {{ limit }} patients is suppressed (dbt var <code>small_cell_limit</code>).
 Data dictionary: {% if dictionary %}<a href="{{ dictionary }}">tables and columns</a>{% else %}not published with this snapshot{% endif %}.
 CSV files of every mart are in <code>marts/</code> beside this page.</p>
@@ -52,10 +52,10 @@ CSV files of every mart are in <code>marts/</code> beside this page.</p>
   <div class="card"><div>DXA assessments</div><div class="value" data-figure="assessments">{{ count(overview.assessments) }}</div></div>
   <div class="card"><div>Current lab results</div><div class="value" data-figure="lab_results">{{ count(overview.lab_results) }}</div></div>
   <div class="card"><div>Loads</div><div class="value" data-figure="loads">{{ "{:,}".format(overview.loads) }}</div>
-    <div class="meta">last finished {{ overview.last_load or "–" }}{% if overview.loads_failed %}; {{ overview.loads_failed }} failed{% endif %}</div></div>
+    <div class="meta">last finished {{ when(overview.last_load) }}{% if overview.loads_failed %}; {{ overview.loads_failed }} failed{% endif %}</div></div>
   <div class="card"><div>Last quality check</div>
     {% if overview.quality_status %}<div class="value status-{{ overview.quality_status }}" data-figure="quality_status">{{ overview.quality_status }}</div>
-    <div class="meta">run {{ overview.quality_run_id }} at {{ overview.quality_finished_at }}: {{ overview.quality_checks }} checks,
+    <div class="meta">run {{ overview.quality_run_id }} at {{ when(overview.quality_finished_at) }}: {{ overview.quality_checks }} checks,
     {{ overview.quality_failed }} failed ({{ overview.quality_critical_failed }} critical)</div>
     {% else %}<div class="value" data-figure="quality_status">not run</div>{% endif %}</div>
 </div>
@@ -63,7 +63,7 @@ CSV files of every mart are in <code>marts/</code> beside this page.</p>
 <thead><tr><th>rows read</th><th>loaded</th><th>quarantined</th><th>duplicate</th><th>scans from</th><th>scans to</th></tr></thead>
 <tbody><tr><td>{{ count(overview.rows_read) }}</td><td>{{ count(overview.rows_loaded) }}</td>
 <td>{{ count(overview.rows_quarantined) }}</td><td>{{ count(overview.rows_duplicate) }}</td>
-<td>{{ overview.first_scan or "–" }}</td><td>{{ overview.last_scan or "–" }}</td></tr></tbody>
+<td>{{ when(overview.first_scan) }}</td><td>{{ when(overview.last_scan) }}</td></tr></tbody>
 </table>
 {% if overview.quality_failures %}
 <table id="quality-failures">

@@ -99,13 +99,27 @@ def _model_view(model: dict) -> dict:
         "name": model["model_name"], "version": model["model_version"], "origin": model["origin"] or "",
         "title": card.get("title", model["model_name"]), "source": card.get("source", ""),
         "formula": card.get("formula"), "odds_ratios": ratios,
-        "evaluation": card.get("validation") or card.get("evaluation") or "",
-        "limitations": card.get("limitations"),
+        "evaluation": _sentence(card.get("validation") or card.get("evaluation") or ""),
+        "limitations": _sentence(card.get("limitations") or "") or None,
         "metrics": {key: sample.get(key) for key in ("auroc", "ci_low", "ci_high", "brier", "calibration_intercept",
                                                     "calibration_slope")}
         | {"n_assessments": shown_count(sample.get("n_assessments"), limit),
            "n_outcomes": shown_count(sample.get("n_outcomes"), limit)},
     }
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if not text or text.endswith(".") else text + "."
+
+
+def _when(value) -> str:
+    """A timestamp to the minute (a date as it is): the page is read, not parsed."""
+    if value is None:
+        return "–"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M") + (" UTC" if value.utcoffset() is not None else "")
+    return str(value)
 
 
 def _pvalue(p: float | None) -> str:
@@ -165,7 +179,7 @@ def write_report(warehouse_path: Path, out_dir: Path) -> ReportResult:
     prevalence_grid = {(c.who_category, c.age_band): c for c in cells}
     html = render({
         "figures": figures, "overview": overview, "limit": limit, "count": lambda n: count_text(n, limit),
-        "pvalue": _pvalue, "number": _number, "written_at": datetime.now().isoformat(timespec="seconds"),
+        "pvalue": _pvalue, "number": _number, "when": _when, "written_at": _when(datetime.now()),
         "dictionary": None, "table1": table1, "skew": statistics.SKEWNESS_FOR_MEDIAN,
         "mg_deficient": dbt_var("mg_deficient_below_mmol_l"),
         "by_year": by_year.to_dict("records"), "age_bands": age_bands,

@@ -98,7 +98,7 @@ def test_the_formats_read_what_they_were_given(variants):
     _, built = variants
     formats = {name: {f.format for f in v["report"].files} for name, v in built.items()}
     assert formats == {"csv": {"csv"}, "hl7": {"hl7v2", "csv"}, "fhir_ndjson": {"fhir_ndjson"},
-                       "fhir_bundles": {"fhir_json"}, "mixed": {"csv", "hl7v2", "fhir_ndjson"}}
+                       "fhir_bundles": {"fhir_json"}, "mixed": {"csv", "tsv", "parquet", "hl7v2", "fhir_ndjson"}}
     for name, v in built.items():
         for f in v["report"].files:
             assert f.rows_read == f.rows_loaded + f.rows_quarantined + f.rows_duplicate, (name, f.path.name)

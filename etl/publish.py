@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import duckdb
+
 from . import __version__, warehouse
-from .errors import OsteoregError
+from .errors import OsteoregError, WarehouseLockedError
 
 PUBLISHED_SCHEMAS = ("marts", "scoring", "audit")
 # Columns that stay in the warehouse: (schema, table, column).
@@ -100,7 +102,11 @@ def publish_snapshot(warehouse_path: Path, dictionary: bool = True) -> PublishRe
 def _write_snapshot(warehouse_path: Path, partial: Path) -> tuple[list[str], int]:
     revision = warehouse.current_revision(warehouse_path)
     with warehouse.session(partial) as conn:
-        conn.execute(f"ATTACH '{warehouse_path}' AS {_SOURCE} (READ_ONLY)").fetchall()
+        try:
+            conn.execute(f"ATTACH '{warehouse_path}' AS {_SOURCE} (READ_ONLY)").fetchall()
+        except duckdb.IOException as error:
+            raise WarehouseLockedError(f"The warehouse {warehouse_path} is being written by another process, so "
+                                       "the snapshot cannot be published now; publish after that process ends.") from error
         relations = _published_relations(conn)
         if not any(schema == "marts" for schema, _, _ in relations):
             raise OsteoregError(f"The warehouse {warehouse_path} has no marts yet; run `osteoreg build` "

@@ -75,11 +75,13 @@ def magnesium_by_category(frame: pd.DataFrame, categories: list[str]) -> go.Figu
         label = category.replace("_", " ")
         figure.add_trace(go.Box(name=label, x=[label], q1=[q1], median=[median], q3=[q3],
                                 lowerfence=[inside.min()], upperfence=[inside.max()], mean=[values.mean()],
-                                marker_color=COLORS[category], boxpoints=False))
+                                marker_color=COLORS[category], boxpoints=False, boxmean=True))
     for var, label in (("mg_deficient_below_mmol_l", "deficiency"), ("mg_op_cutoff_at_or_below_mmol_l", "Shi et al.")):
         level = float(dbt_var(var))
-        figure.add_hline(y=level, line_dash="dot", line_color="#555", annotation_text=f"{label} {level:g}",
-                         annotation_position="top right")
+        figure.add_shape(type="line", xref="paper", x0=0, x1=1, yref="y", y0=level, y1=level,
+                         line={"color": "#555", "dash": "dot", "width": 1.5})
+        figure.add_annotation(xref="paper", x=1, xanchor="right", yref="y", y=level, yanchor="bottom",
+                              text=f"{label} {level:g}", showarrow=False)
     return _layout(figure, "Serum magnesium by WHO category", "WHO category", "magnesium (mmol/L)")
 
 

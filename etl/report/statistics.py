@@ -130,6 +130,7 @@ def table1(frame: pd.DataFrame) -> Table1:
         values = frame[column].astype("float64").dropna()
         skewed = len(values) > 2 and abs(float(stats.skew(values))) > SKEWNESS_FOR_MEDIAN
         cells, numbers = {}, {}
+        digits = _digits(values)
         for group, rows in by_group.items():
             group_values = rows[column].astype("float64").dropna()
             if is_small(counts[group], limit) or is_small(len(group_values), limit):
@@ -137,7 +138,6 @@ def table1(frame: pd.DataFrame) -> Table1:
             elif len(group_values) == 0:
                 cells[group], numbers[group] = "–", {"n": 0}
             else:
-                digits = _digits(values)
                 if skewed:
                     q1, median, q3 = np.percentile(group_values, [25, 50, 75])
                     cells[group] = f"{_fmt(median, digits)} [{_fmt(q1, digits)}–{_fmt(q3, digits)}]"

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..errors import OsteoregError
+import pandas as pd
+
 from ..publish import open_snapshot
 from ..scoring.settings import DEFAULT as SCORING, dbt_var
 from . import charts, dataset, statistics
@@ -198,8 +199,6 @@ def write_report(warehouse_path: Path, out_dir: Path) -> ReportResult:
 
     table1.frame().to_csv(out_dir / "table1_by_who_category.csv", index=False)
     csvs["table1_by_who_category"] = out_dir / "table1_by_who_category.csv"
-    import pandas as pd
-
     pd.DataFrame([vars(cell) for cell in cells]).to_csv(out_dir / "mg_deficiency_by_category_and_age.csv",
                                                        index=False)
     csvs["mg_deficiency_by_category_and_age"] = out_dir / "mg_deficiency_by_category_and_age.csv"

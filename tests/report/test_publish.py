@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -103,39 +102,45 @@ def test_readers_in_another_process_never_fail_while_snapshots_are_replaced(demo
     assert int(ok) > 0, (out, err)
 
 
+# The ingest reports each loaded file and, after the first, waits until the test has queried:
+# the test then reads the snapshot while the ingest is known to be mid-run, holding the lock.
 INGEST = """
-import sys
+import pathlib, sys, time
 from etl.ingest.loader import ingest_paths
 from etl.synth.mixed import write_mixed
-write_mixed(sys.argv[2], n_patients=1500, seed=99)
-print("ingesting", flush=True)
-ingest_paths(sys.argv[1], [sys.argv[2]])
+write_mixed(sys.argv[2], n_patients=300, seed=99)
+release = pathlib.Path(sys.argv[3])
+
+def loaded(outcome):
+    print("loaded", outcome.path.name, outcome.status, flush=True)
+    while not release.exists():
+        time.sleep(0.01)
+
+report = ingest_paths(sys.argv[1], [sys.argv[2]], progress=loaded)
+print("done", len(report.files), flush=True)
 """
 
 
 def test_queries_succeed_while_an_ingest_holds_the_warehouse(demo, tmp_path, monkeypatch):
     path = demo.copy_to(tmp_path / "wh")
-    expected = rows(demo.path, "SELECT year, n_assessed FROM marts.mg_deficiency_prevalence_by_year ORDER BY year")
+    query = "SELECT year, n_assessed FROM marts.mg_deficiency_prevalence_by_year ORDER BY year"
+    expected = rows(demo.path, query)
+    release = tmp_path / "release"
     monkeypatch.setenv("OSTEOREG_SECRET", "report-test-secret")
-    ingest = subprocess.Popen([sys.executable, "-c", INGEST, str(path), str(tmp_path / "more")],
+    ingest = subprocess.Popen([sys.executable, "-c", INGEST, str(path), str(tmp_path / "more"), str(release)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    answered_while_locked = 0
     try:
-        assert ingest.stdout.readline().strip() == "ingesting"
-        deadline = time.monotonic() + 60
-        while ingest.poll() is None and time.monotonic() < deadline:
-            try:
-                with warehouse.session(path, read_only=True):
-                    locked = False
-            except WarehouseLockedError:
-                locked = True
-            result = sql.query(path, "SELECT year, n_assessed FROM marts.mg_deficiency_prevalence_by_year ORDER BY year")
-            assert [tuple(row) for row in result.rows] == expected
-            if locked and ingest.poll() is None:
-                answered_while_locked += 1
-            time.sleep(0.02)
+        first = ingest.stdout.readline()
+        assert first.startswith("loaded ") and first.split()[2] == "loaded", first
+        with pytest.raises(WarehouseLockedError, match="is locked by process"):
+            warehouse.connect(path, read_only=True)
+        for _ in range(5):
+            assert [tuple(r) for r in sql.query(path, query).rows] == expected
+        assert sql.query(path, "SELECT count(*) FROM audit.loads").rows == rows(demo.path, "SELECT count(*) FROM audit.loads")
+        assert ingest.poll() is None
     finally:
-        _, err = ingest.communicate(timeout=120)
+        release.touch()
+        out, err = ingest.communicate(timeout=120)
     assert ingest.returncode == 0, err
-    assert answered_while_locked > 0, "the ingest never held the lock while the test queried"
+    assert out.splitlines()[-1].startswith("done ")
     assert rows(path, "SELECT count(*) FROM audit.loads") > rows(demo.path, "SELECT count(*) FROM audit.loads")

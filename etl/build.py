@@ -123,10 +123,10 @@ def build(warehouse_path: Path, vars: dict | None = None, select: str | None = N
 
     started = time.perf_counter()
     try:
-        with _environment({WAREHOUSE_ENV: str(warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
+        with dbt_environment({WAREHOUSE_ENV: str(warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
             outcome = dbtRunner(callbacks=[on_event]).invoke(args)
     finally:
-        _release_warehouse()
+        release_warehouse()
     result = BuildResult(warehouse=warehouse_path, seconds=time.perf_counter() - started, nodes=nodes)
 
     if outcome.exception is not None:
@@ -140,7 +140,7 @@ def build(warehouse_path: Path, vars: dict | None = None, select: str | None = N
     return result
 
 
-def _release_warehouse() -> None:
+def release_warehouse() -> None:
     """Close the DuckDB database dbt-duckdb keeps open for the life of the process.
 
     Without this the write lock outlives `build`, and the next step of `osteoreg run` (checks,
@@ -223,7 +223,7 @@ def _first_line(value: object) -> str:
 
 
 @contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
+def dbt_environment(values: dict[str, str]) -> Iterator[None]:
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:

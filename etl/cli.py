@@ -108,10 +108,13 @@ def build(
     select: Optional[str] = typer.Option(None, "--select", "-s", help="dbt node selection (default: everything)."),
     warehouse: Optional[Path] = WarehouseOption,
 ) -> None:
-    """Run the dbt project (dbt build: seeds, models, unit and data tests) against the warehouse."""
+    """Run the dbt project (seeds, models, unit and data tests), then publish the analyst snapshot."""
     from .pipeline import build as run_build
+    from .pipeline import publish
 
-    run_build(_warehouse(ctx, warehouse), console, _parse_vars(vars), select)
+    path = _warehouse(ctx, warehouse)
+    run_build(path, console, _parse_vars(vars), select)
+    publish(path, console)
 
 
 @app.command()
@@ -168,6 +171,39 @@ def run(
     from .pipeline import run as run_pipeline
 
     run_pipeline(_warehouse(ctx, warehouse), paths, profile, console)
+
+
+@app.command()
+def sql(
+    ctx: typer.Context,
+    statement: Optional[str] = typer.Argument(None, help="One read-only SQL statement."),
+    file: Optional[Path] = typer.Option(None, "--file", "-f", help="Read the statement from a .sql file."),
+    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+    warehouse: Optional[Path] = WarehouseOption,
+) -> None:
+    """Run one read-only query against the published snapshot (never blocked by a running ETL)."""
+    from . import sql as analyst_sql
+
+    if fmt not in analyst_sql.FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(analyst_sql.FORMATS)}, not {fmt!r}.")
+    if (statement is None) == (file is None):
+        raise UsageError("Give either a SQL statement or --file, not both or neither.")
+    text = analyst_sql.read_query_file(file) if file else statement
+    result = analyst_sql.query(_warehouse(ctx, warehouse), text)
+    max_rows = max(console.height - 8, 10) if fmt == "table" and console.is_terminal else None
+    print(analyst_sql.render(result, fmt, max_rows=max_rows))
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    out: Path = typer.Option(Path("report"), "--out", "-o", help="Folder for the HTML report and mart CSVs."),
+    warehouse: Optional[Path] = WarehouseOption,
+) -> None:
+    """Write a self-contained HTML report (with plots) and CSV tables of the marts."""
+    from .pipeline import report as write
+
+    write(_warehouse(ctx, warehouse), out.absolute(), console)
 
 
 @app.command()

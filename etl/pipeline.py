@@ -72,6 +72,7 @@ def demo(warehouse_path: Path, out_dir: Path, patients: int, seed: int, console:
         write_mixed(inputs, n_patients=patients, seed=seed)
     console.print(f"Synthetic exports (CSV, TSV, Parquet, HL7 v2, FHIR NDJSON) written to {inputs}", highlight=False)
     run(warehouse_path, [inputs], None, console)
+    report(warehouse_path, out_dir / "report", console)
     console.print(f"Warehouse: {warehouse_path}", highlight=False)
 
 
@@ -87,6 +88,26 @@ def build(warehouse_path: Path, console: Console, vars: dict | None = None, sele
     console.print(f"dbt build: {result.count('seed')} seeds, {result.count('model')} models, "
                   f"{result.count('test')} data tests, {result.count('unit_test')} unit tests passed "
                   f"in {result.seconds:.1f} s.", highlight=False)
+    return result
+
+
+def publish(warehouse_path: Path, console: Console) -> Path:
+    """The read-only snapshot analysts query (`sql`, `report`, BI tools), replaced atomically."""
+    from .publish import publish_snapshot
+
+    with console.status("Publishing the analyst snapshot and data dictionary"):
+        result = publish_snapshot(warehouse_path)
+    console.print(f"Published {len(result.tables)} tables ({result.rows:,} rows) to {result.path}", highlight=False)
+    return result.path
+
+
+def report(warehouse_path: Path, out_dir: Path, console: Console):
+    from .report import write_report
+
+    with console.status("Writing the report"):
+        result = write_report(warehouse_path, out_dir)
+    console.print(f"Report: {result.html}", highlight=False)
+    console.print(result.headline.sentence(), highlight=False)
     return result
 
 
@@ -121,7 +142,7 @@ def check(warehouse_path: Path, console: Console, suites: list[str] | None = Non
 
 
 def run(warehouse_path: Path, paths: list[Path], profile: Path | None, console: Console) -> None:
-    """ingest -> build -> check -> score, stopping at the first blocking failure."""
+    """ingest -> build -> check -> score -> publish, stopping at the first blocking failure."""
     report = ingest(warehouse_path, paths, profile, console)
     if report.failed:
         raise UsageError(f"{len(report.failed)} file(s) could not be loaded (see above); the pipeline stops "
@@ -129,6 +150,7 @@ def run(warehouse_path: Path, paths: list[Path], profile: Path | None, console: 
     build(warehouse_path, console)
     check(warehouse_path, console)
     score(warehouse_path, console)
+    publish(warehouse_path, console)
 
 
 def score(warehouse_path: Path, console: Console, refit: bool = False):

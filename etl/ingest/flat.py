@@ -85,8 +85,10 @@ def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: lis
 
     by_lower = {h.lower(): h for h in header}
     view = f"src_{abs(hash(str(path))) % 10**12}"
-    row_number = "file_row_number + 1" if fmt == "parquet" else "row_number() OVER () + 1"
-    rows = f"(SELECT *, {row_number} AS __source_row FROM {_source_sql(path, fmt, delimiter, header)})"
+    if fmt == "parquet":
+        rows = f"(SELECT *, file_row_number + 1 AS __source_row FROM {_source_sql(path, fmt, delimiter, header)})"
+    else:
+        rows = _numbered_text(conn, view, _source_sql(path, fmt, delimiter, header))
 
     used: set[str] = set()
     exprs: dict[str, str] = {}
@@ -122,6 +124,21 @@ def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: lis
     conn.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {select} FROM {rows} AS src {joins}")
     return ReaderResult(format=fmt, batches=[Batch(mapping.kind, view, mapping.date_formats)],
                         profile=profile.name if profile else None)
+
+
+def _numbered_text(conn, view: str, source: str) -> str:
+    """The file's rows as text in a temp table, numbered by their line in the file.
+
+    `row_number() OVER ()` would number them too, but it makes DuckDB type and validate the whole
+    file on one thread. A table created with insertion order preserved keeps the file's order in
+    its `rowid` (which starts at an offset inside a transaction), so the parallel CSV read is kept.
+    """
+    table = f"{view}_text"
+    conn.execute("SET preserve_insertion_order = true")
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {source}")
+    first = conn.execute(f"SELECT min(rowid) FROM {table}").fetchall()[0][0] or 0
+    # line 1 is the header, so the first data row is line 2
+    return f"(SELECT *, rowid - {int(first)} + 2 AS __source_row FROM {table})"
 
 
 def _profile_code_joins(conn, view: str, profile: Profile, exprs: dict[str, str]) -> str:

@@ -209,7 +209,8 @@ def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome:
     """Type, validate, de-duplicate and insert one kind's rows from one file."""
     conn.execute("SET preserve_insertion_order = true")  # source_row numbering relies on file order
     source = batch.table
-    present = [r[0] for r in conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall() if r[0] != "source_row"]
+    # lower-cased: DuckDB may keep a source column's spelling (PATIENT_ID) for its canonical alias
+    present = [r[0].lower() for r in conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall() if r[0] != "source_row"]
     formats = batch.date_formats
     spec = kind_sql(batch.kind, formats)
     typed = _stage_name(load_id, batch.kind)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..build import WAREHOUSE_ENV, _environment, _release_warehouse, dbt_work_dir
+from ..build import WAREHOUSE_ENV, dbt_environment, release_warehouse, dbt_work_dir
 from ..errors import OsteoregError
 from ..paths import DBT_PROJECT_DIR
 
@@ -36,10 +36,10 @@ def generate_data_dictionary(warehouse_path: Path) -> Path:
             "--log-level", "none", "--log-level-file", "info",
             "--no-use-colors", "--no-send-anonymous-usage-stats"]
     try:
-        with _environment({WAREHOUSE_ENV: str(warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
+        with dbt_environment({WAREHOUSE_ENV: str(warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
             outcome = dbtRunner().invoke(args)
     finally:
-        _release_warehouse()
+        release_warehouse()
     page = target / "static_index.html"
     if outcome.exception is not None or not outcome.success or not page.exists():
         detail = str(outcome.exception).strip().splitlines()[0] if outcome.exception else "see the dbt log"

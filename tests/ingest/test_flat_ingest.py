@@ -274,15 +274,15 @@ def test_blanks_around_values_are_trimmed_and_blank_means_absent(tmp_path, write
 
 def test_line_numbers_hold_in_a_file_read_in_parallel(tmp_path, warehouse_path, secret, query):
     # Large enough for DuckDB to read in several parallel chunks; bad rows at known lines.
-    bad_lines = {2, 123_457, 250_001, 300_001}
+    bad_lines = {2, 123_457, 250_001, 511_111, 600_001}
     path = tmp_path / "labs.csv"
     with path.open("w") as handle:
         handle.write("patient_id,collected_at,code,value,unit,accession_id\n")
-        for line in range(2, 300_002):
+        for line in range(2, 600_002):
             value = "oops" if line in bad_lines else "0.81"
             handle.write(f"P{line % 5000},2024-01-01T10:00:00,2601-3,{value},mmol/L,A{line}\n")
     outcome = ingest_paths(warehouse_path, [path]).files[0]
-    assert (outcome.rows_read, outcome.rows_quarantined) == (300_000, 4)
+    assert (outcome.rows_read, outcome.rows_quarantined) == (600_000, 5)
     assert {r[0] for r in query("SELECT source_row FROM audit.quarantine")} == bad_lines
     mismatched = query("SELECT count(*) FROM raw.lab_results WHERE accession_id <> 'A' || source_row")
     assert mismatched == [(0,)]

@@ -112,16 +112,15 @@ def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: lis
         if expr is not None:
             exprs[canonical] = expr
 
-    joins = ""
     if mapping.kind == "labs" and profile is not None and (profile.local_codes or profile.default_units):
-        joins = _profile_code_joins(conn, view, profile, exprs)
+        _profile_codes(profile, exprs)
 
     extras = [h for h in header if h not in used]
     if extras:
         pairs = ", ".join(f"{_literal(h)}, CAST(src.{_quote(h)} AS VARCHAR)" for h in extras)
         exprs["extra"] = f"json_object({pairs})"
     select = ", ".join(["src.__source_row AS source_row"] + [f"{e} AS {name}" for name, e in exprs.items()])
-    conn.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {select} FROM {rows} AS src {joins}")
+    conn.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {select} FROM {rows} AS src")
     return ReaderResult(format=fmt, batches=[Batch(mapping.kind, view, mapping.date_formats)],
                         profile=profile.name if profile else None)
 
@@ -141,23 +140,23 @@ def _numbered_text(conn, view: str, source: str) -> str:
     return f"(SELECT *, rowid - {int(first)} + 2 AS __source_row FROM {table})"
 
 
-def _profile_code_joins(conn, view: str, profile: Profile, exprs: dict[str, str]) -> str:
+def _profile_codes(profile: Profile, exprs: dict[str, str]) -> None:
     """Local codes to LOINC (with their unit when the export leaves it out) and default units per
-    LOINC code, as joins to two small temp tables; rewrites `exprs` for unit and loinc_code."""
-    codes, units = f"{view}_codes", f"{view}_units"
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE {codes} (code VARCHAR, loinc VARCHAR, unit VARCHAR)")
-    if profile.local_codes:
-        conn.executemany(f"INSERT INTO {codes} VALUES (?, ?, ?)",
-                         [[c, t["loinc"], t["unit"] or None] for c, t in profile.local_codes.items()])
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE {units} (loinc VARCHAR, unit VARCHAR)")
-    if profile.default_units:
-        conn.executemany(f"INSERT INTO {units} VALUES (?, ?)", [[k, v] for k, v in profile.default_units.items()])
+    LOINC code, as CASE expressions over the code; rewrites `exprs` for unit and loinc_code."""
     code = f"trim({exprs['code']})"
+    loinc = _case(code, {c: t["loinc"] for c, t in profile.local_codes.items()})
+    local_unit = _case(code, {c: t["unit"] for c, t in profile.local_codes.items() if t["unit"]})
+    default_unit = _case(f"coalesce({loinc}, {code})", profile.default_units)
     sent_unit = f"nullif(trim({exprs['unit']}), '')" if "unit" in exprs else "NULL"
-    exprs["unit"] = f"coalesce({sent_unit}, lc.unit, du.unit)"
-    exprs["loinc_code"] = "lc.loinc"
-    return (f"LEFT JOIN {codes} AS lc ON lc.code = {code} "
-            f"LEFT JOIN {units} AS du ON du.loinc = coalesce(lc.loinc, {code})")
+    exprs["unit"] = f"coalesce({sent_unit}, {local_unit}, {default_unit})"
+    exprs["loinc_code"] = loinc
+
+
+def _case(expr: str, mapping: dict[str, str]) -> str:
+    if not mapping:
+        return "NULL::VARCHAR"
+    cases = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in mapping.items())
+    return f"CASE {expr} {cases} END"
 
 
 def describe_error(path: Path, error: Exception) -> str | None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from .. import __version__, identity, terminology, warehouse
+from .. import __version__, identity, warehouse
 from ..errors import InputError, OsteoregError
 from . import detect, flat
 from .canonical import Batch, ReaderResult
@@ -104,7 +104,6 @@ def ingest_paths(
     secret = identity.load_secret(warehouse_path)
     report = IngestReport()
     with warehouse.session(warehouse_path) as conn:
-        terminology.load_into(conn)
         refresh_row_hashes(conn)
         for path in files:
             outcome = _ingest_file(conn, path, profiles, forced, secret)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import seed_lookup as seed
 from .canonical import columns
 
 # An ISO 8601 offset at the end of a timestamp is kept as text and never applied: a result
@@ -70,8 +71,8 @@ class Check:
 class KindSQL:
     raw_table: str
     typed: list[tuple[str, str]]      # (typed column, expression over source alias s)
-    joins: str                        # seed joins over the typed subquery alias t
-    derived: list[tuple[str, str]]    # columns computed after the joins (alias t and seed aliases)
+    lookups: list[tuple[str, str]]    # seed lookups over the typed columns (alias t), in order
+    derived: list[tuple[str, str]]    # columns computed over typed columns and lookups (alias t)
     checks: list[Check]
     hash_columns: list[str]
     raw_columns: list[str]            # the raw table's content columns, in insert order
@@ -102,7 +103,7 @@ def kind_sql(kind: str, formats: list[str]) -> KindSQL:
                 ("menopausal_status", f"lower({text('menopausal_status')})"),
                 ("ethnicity", text("ethnicity")),
             ],
-            joins="",
+            lookups=[],
             derived=[],
             checks=[
                 *_patient_and_date("birth_date", "birth_date_txt"),
@@ -136,26 +137,27 @@ def kind_sql(kind: str, formats: list[str]) -> KindSQL:
                 ("accession_id", text("accession_id")),
                 ("result_id", text("result_id")),
             ],
-            joins="""
-                LEFT JOIN seed_analyte_codes AS ac
-                       ON ac.loinc_code = coalesce(t.given_loinc, CASE WHEN t.code_system = 'LOINC' THEN t.code END)
-                LEFT JOIN seed_unit_lookup AS ul ON ul.unit_key = lower(replace(t.unit, ' ', ''))
-                LEFT JOIN seed_unit_conversions AS uc ON uc.analyte = ac.analyte AND uc.unit = ul.unit
-                LEFT JOIN seed_result_statuses AS rs ON rs.status = t.status""",
-            derived=[
+            lookups=[
                 ("loinc_code", "coalesce(t.given_loinc, CASE WHEN t.code_system = 'LOINC' THEN t.code END)"),
-                ("is_tracked", "ac.analyte IS NOT NULL"),
+                ("analyte", seed.mapped("t.loinc_code", seed.analyte_by_loinc())),
+                ("unit_canonical", seed.mapped("lower(replace(t.unit, ' ', ''))", seed.unit_by_key())),
+                ("convertible", seed.within("t.analyte || '|' || t.unit_canonical", seed.convertible_pairs())),
+                ("status_known", seed.within("t.status", seed.statuses())),
+                ("status_final", seed.within("t.status", seed.final_statuses())),
+            ],
+            derived=[
+                ("is_tracked", "t.analyte IS NOT NULL"),
             ],
             checks=[
                 *_patient_and_date("collected_at", "collected_txt"),
                 Check("missing_code", "code", "t.code IS NULL"),
-                Check("invalid_status", "status", "rs.status IS NULL"),
-                Check("missing_value", "value", "t.value_text IS NULL AND rs.is_final = 'true'"),
+                Check("invalid_status", "status", "NOT t.status_known"),
+                Check("missing_value", "value", "t.value_text IS NULL AND t.status_final"),
                 Check("invalid_number", "value",
-                      "ac.analyte IS NOT NULL AND t.value_text IS NOT NULL AND t.value_num IS NULL"),
-                Check("missing_unit", "unit", "ac.analyte IS NOT NULL AND t.value_num IS NOT NULL AND t.unit IS NULL"),
+                      "t.analyte IS NOT NULL AND t.value_text IS NOT NULL AND t.value_num IS NULL"),
+                Check("missing_unit", "unit", "t.analyte IS NOT NULL AND t.value_num IS NOT NULL AND t.unit IS NULL"),
                 Check("unknown_unit", "unit",
-                      "ac.analyte IS NOT NULL AND t.value_num IS NOT NULL AND uc.unit IS NULL"),
+                      "t.analyte IS NOT NULL AND t.value_num IS NOT NULL AND NOT coalesce(t.convertible, false)"),
             ],
             hash_columns=["patient_id", "collected_at", "collected_offset", "code_system", "code", "loinc_code",
                           "name", "value_text", "unit", "reference_range", "abnormal_flag", "status",
@@ -185,18 +187,20 @@ def kind_sql(kind: str, formats: list[str]) -> KindSQL:
         return KindSQL(
             raw_table="raw.dxa_results",
             typed=typed,
-            joins="""
-                LEFT JOIN (SELECT DISTINCT site AS known_site FROM seed_dxa_codes) AS ds ON ds.known_site = t.site
-                LEFT JOIN seed_result_statuses AS rs ON rs.status = t.status""",
+            lookups=[
+                ("site_known", seed.within("t.site", seed.dxa_sites())),
+                ("status_known", seed.within("t.status", seed.statuses())),
+                ("status_final", seed.within("t.status", seed.final_statuses())),
+            ],
             derived=[],
             checks=[
                 *_patient_and_date("scan_date", "scan_txt"),
-                Check("invalid_site", "site", "ds.known_site IS NULL"),
+                Check("invalid_site", "site", "NOT coalesce(t.site_known, false)"),
                 Check("invalid_category", "side", "t.side_txt IS NOT NULL AND t.side IS NULL"),
-                Check("invalid_status", "status", "rs.status IS NULL"),
+                Check("invalid_status", "status", "NOT t.status_known"),
                 *_numeric_checks(numeric),
                 Check("missing_value", "t_score",
-                      "rs.is_final = 'true' AND t.t_score IS NULL AND t.z_score IS NULL AND t.bmd_g_cm2 IS NULL"),
+                      "t.status_final AND t.t_score IS NULL AND t.z_score IS NULL AND t.bmd_g_cm2 IS NULL"),
             ],
             hash_columns=["patient_id", "scan_date", "scan_offset", "site", "side", *numeric, "manufacturer",
                           "status", "result_id"],
@@ -223,13 +227,13 @@ def kind_sql(kind: str, formats: list[str]) -> KindSQL:
                 ("status", status(text("status"))),
                 ("result_id", text("result_id")),
             ],
-            joins="\n                LEFT JOIN seed_result_statuses AS rs ON rs.status = t.status",
+            lookups=[("status_known", seed.within("t.status", seed.statuses()))],
             derived=[],
             checks=[
                 *_patient_and_date("fracture_date", "fracture_txt"),
                 Check("missing_code", "site", "t.site IS NULL"),
                 Check("invalid_category", "fragility", "t.fragility IS NULL"),
-                Check("invalid_status", "status", "rs.status IS NULL"),
+                Check("invalid_status", "status", "NOT t.status_known"),
             ],
             hash_columns=["patient_id", "fracture_date", "site", "fragility", "code", "code_system", "status",
                           "result_id"],
@@ -272,6 +276,15 @@ def typed_query(kind: str, source: str, present: list[str], formats: list[str]) 
     reason = "CASE " + " ".join(f"WHEN {c.failed_when} THEN '{c.reason}'" for c in spec.checks) + " END"
     field = "CASE " + " ".join(f"WHEN {c.failed_when} THEN '{c.field}'" for c in spec.checks) + " END"
     derived = "".join(f", {expr} AS {name}" for name, expr in spec.derived)
+    typed_rows = f"""(
+                SELECT s.source_row{typed},
+                       {'TRY_CAST(s.extra AS JSON)' if has_extra else 'NULL::JSON'} AS extra{carried}
+                FROM {inner_source} AS s
+            ) AS t"""
+    # Each seed lookup is an expression over the previous level rather than a join to a seed table
+    # (the values are few; a hash join per row was a fifth of the typing time).
+    for name, expr in spec.lookups:
+        typed_rows = f"(SELECT t.*, {expr} AS {name} FROM {typed_rows}) AS t"
     kept = ", ".join(f"d.{c}" for c in ["source_row"] + spec.raw_columns + ["extra", "reason", "field"])
     return f"""
         SELECT {kept},
@@ -281,10 +294,6 @@ def typed_query(kind: str, source: str, present: list[str], formats: list[str]) 
             SELECT t.*{derived},
                    {reason} AS reason,
                    {field} AS field
-            FROM (
-                SELECT s.source_row{typed},
-                       {'TRY_CAST(s.extra AS JSON)' if has_extra else 'NULL::JSON'} AS extra{carried}
-                FROM {inner_source} AS s
-            ) AS t {spec.joins}
+            FROM {typed_rows}
         ) AS d
     """

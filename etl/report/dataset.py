@@ -8,7 +8,6 @@ from datetime import datetime
 
 import pandas as pd
 
-from ..scoring.settings import dbt_var
 
 # The WHO categories in clinical order (the strings of marts.fct_bmd_assessment.who_category).
 WHO_CATEGORIES = ("normal", "osteopenia", "osteoporosis", "severe_osteoporosis")
@@ -28,18 +27,11 @@ QUALIFY row_number() OVER (PARTITION BY a.patient_key ORDER BY a.scan_date DESC,
 """
 
 
-def age_band_sql(age: str) -> str:
-    """The age band of `age` from the dbt var age_band_lower_bounds, labelled as the dbt macro
-    `age_band` labels it (`<50`, `50-59`, ..., `80+`)."""
-    bounds = [int(bound) for bound in dbt_var("age_band_lower_bounds")]
-    whens = [f"WHEN {age} IS NULL THEN NULL", f"WHEN {age} < {bounds[0]} THEN '<{bounds[0]}'"]
-    whens += [f"WHEN {age} < {upper} THEN '{lower}-{upper - 1}'" for lower, upper in zip(bounds, bounds[1:])]
-    return f"CASE {' '.join(whens)} ELSE '{bounds[-1]}+' END"
-
-
-def age_band_labels() -> list[str]:
-    bounds = [int(bound) for bound in dbt_var("age_band_lower_bounds")]
-    return [f"<{bounds[0]}"] + [f"{lower}-{upper - 1}" for lower, upper in zip(bounds, bounds[1:])] + [f"{bounds[-1]}+"]
+def age_band_labels(conn) -> list[str]:
+    """The bands as the marts label them (dbt macro `age_band`), youngest first."""
+    rows = conn.execute("""SELECT age_band FROM marts.fct_bmd_assessment WHERE age_band IS NOT NULL
+                           GROUP BY age_band ORDER BY min(age_at_scan)""").fetchall()
+    return [row[0] for row in rows]
 
 
 def prevalence_by_category_and_age_sql() -> str:
@@ -48,7 +40,7 @@ def prevalence_by_category_and_age_sql() -> str:
     `mg_prevalence_population`), pooled over the years, by WHO category, age band and both."""
     return f"""
 WITH population AS (
-    SELECT a.who_category, {age_band_sql('a.age_at_scan')} AS age_band, f.mg_deficient
+    SELECT a.who_category, a.age_band, f.mg_deficient
     FROM marts.fct_bmd_assessment AS a
     JOIN marts.fct_deficiency_flags AS f ON f.assessment_id = a.assessment_id
     WHERE f.mg_mmol_l IS NOT NULL

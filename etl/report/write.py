@@ -148,12 +148,12 @@ def write_report(warehouse_path: Path, out_dir: Path) -> ReportResult:
         models = dataset.current_models(conn)
         calibration_scores = dataset.calibration_frame(conn, outcome_categories)
         csvs = _export_marts(conn, out_dir / MARTS_FOLDER)
+        age_bands = dataset.age_band_labels(conn)
 
     table1 = statistics.table1(frame)
     cells = statistics.prevalence_cells(cell_counts)
     correlations = statistics.spearman(frame)
     roc = statistics.magnesium_roc(frame, outcome_categories)
-    age_bands = dataset.age_band_labels()
 
     figures = {"chart-prevalence-trend": charts.prevalence_trend(by_year),
                "chart-prevalence-category-age": charts.prevalence_by_category_and_age(cells, age_bands)}

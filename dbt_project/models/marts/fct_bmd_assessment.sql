@@ -43,6 +43,7 @@ select
     patient_key,
     scan_date,
     cast(age_at_scan as integer) as age_at_scan,
+    {{ age_band('age_at_scan') }} as age_band,
     sex,
     menopausal_status,
     t_score_lumbar_spine,

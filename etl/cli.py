@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -134,7 +135,7 @@ def score(
     ctx: typer.Context,
     refit: bool = typer.Option(False, "--refit", help="Fit new versions of the fitted models (old ones are kept)."),
     export_model: Optional[tuple[str, Path]] = typer.Option(
-        (None, None), "--export-model", metavar="NAME FILE", help="Write a model's current version to FILE (JSON)."),
+        None, "--export-model", metavar="NAME FILE", help="Write a model's current version to FILE (JSON)."),
     import_model: Optional[Path] = typer.Option(
         None, "--import-model", metavar="FILE", help="Add a model exported by another registry and make it current."),
     warehouse: Optional[Path] = WarehouseOption,
@@ -244,6 +245,16 @@ def main() -> None:
             raise
         err_console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         code = error.exit_code
+    except duckdb.Error as error:
+        # A warehouse older than the code (e.g. marts built before a column was added) surfaces
+        # as a database error; say so in one sentence rather than a traceback.
+        if debug:
+            raise
+        first = str(error).splitlines()[0]
+        err_console.print(f"[red]error:[/red] the warehouse does not match what this command expects ({first}); "
+                          "run `osteoreg build` (or `osteoreg run`) to bring it up to date.", highlight=False,
+                          soft_wrap=True)
+        code = 1
     except KeyboardInterrupt:
         err_console.print("interrupted")
         code = 130

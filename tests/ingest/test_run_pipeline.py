@@ -36,6 +36,19 @@ def test_run_scores_and_publishes_then_a_critical_failure_stops_before_scoring(t
     with duckdb.connect(str(snapshot), read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM marts.fct_bmd_assessment").fetchall()[0][0] == assessments
 
+    # Moving a fitted model: export, then import into the same registry, where it is already there.
+    model_file = tmp_path / "local_lasso.json"
+    exported = osteoreg("score", "--export-model", "local_lasso", str(model_file), "--warehouse", str(warehouse))
+    assert exported.returncode == 0, exported.stderr
+    version = dict((r[0], r[1]) for r in duckdb.connect(str(snapshot), read_only=True).execute(
+        "SELECT model_name, model_version FROM scoring.models WHERE is_current").fetchall())["local_lasso"]
+    assert version in model_file.read_text()
+    imported = osteoreg("score", "--import-model", str(model_file), "--warehouse", str(warehouse))
+    assert imported.returncode == 0, imported.stderr
+    assert f"Model local_lasso version {version} was already present and is current." in " ".join(imported.stdout.split())
+    again = osteoreg("score", "--warehouse", str(warehouse))
+    assert again.returncode == 0 and "new version" not in again.stdout
+
     # A result dated in the future passes ingest (it is well-formed) but fails a critical check.
     late = tmp_path / "late" / "labs_late.csv"
     late.parent.mkdir()

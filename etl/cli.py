@@ -235,6 +235,9 @@ def print_table(title: str, headers: list[str], rows: list[list]) -> None:
 def main() -> None:
     """Console-script entry point: one sentence per error unless --debug."""
     debug = "--debug" in sys.argv
+    # dbt starts multiprocessing's resource tracker; since we leave with os._exit (below) it would
+    # warn about semaphores dbt never released. The filter reaches the tracker through its env.
+    os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
     code = 0
     try:
         app()  # click's standalone mode prints usage errors itself and exits through SystemExit

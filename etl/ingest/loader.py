@@ -22,9 +22,8 @@ import duckdb
 from .. import __version__, identity, warehouse
 from ..errors import InputError, OsteoregError
 from . import detect, flat
-from .canonical import Batch, ReaderResult
+from .canonical import KINDS, Batch, ReaderResult
 from .profiles import Profile, builtin_profiles, load_profile
-from .canonical import KINDS
 from .validate import HASH_PROBE, kind_sql, row_hash, typed_query
 
 # Files that describe an export rather than hold its rows (Bulk FHIR `$export` manifests and the

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..scoring.settings import dbt_var
+from ..rules import dbt_var
 from .dataset import WHO_CATEGORIES
 from .statistics import MagnesiumRoc, PrevalenceCell
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ..scoring.settings import dbt_var
+from ..rules import dbt_var
 
 SUPPRESSED = "suppressed"
 

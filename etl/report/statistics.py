@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from ..scoring.evaluate import auroc_delong, youden_at_or_below
-from ..scoring.settings import dbt_var
+from ..rules import dbt_var
 from .dataset import WHO_CATEGORIES
 from .disclosure import complementary, count_text, is_small, shown_count, small_cell_limit
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..publish import open_snapshot
-from ..scoring.settings import DEFAULT as SCORING, dbt_var
+from ..rules import dbt_var
+from ..scoring.settings import DEFAULT as SCORING
 from . import charts, dataset, statistics
 from .dictionary import dictionary_path
 from .disclosure import count_text, shown_count, small_cell_limit

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields, replace
-from functools import lru_cache
 
-import yaml
 
 from ..errors import UsageError
-from ..paths import DBT_PROJECT_DIR
+from ..rules import dbt_var
 
 
 @dataclass(frozen=True)
@@ -81,20 +79,6 @@ def load_settings(overrides: dict | None = None) -> ScoringSettings:
         raise UsageError(f"Unknown scoring setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
     values = {key: tuple(value) if isinstance(value, list) else value for key, value in overrides.items()}
     return replace(DEFAULT, **values)
-
-
-@lru_cache(maxsize=None)
-def _dbt_vars() -> dict:
-    with (DBT_PROJECT_DIR / "dbt_project.yml").open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle).get("vars", {})
-
-
-def dbt_var(name: str):
-    """A clinical rule the dbt project owns (its default value in dbt_project.yml)."""
-    variables = _dbt_vars()
-    if name not in variables:
-        raise UsageError(f"The dbt project defines no var {name!r}, which scoring needs.")
-    return variables[name]
 
 
 def mg_cutoff_mmol_l() -> float:

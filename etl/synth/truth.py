@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..rules import dbt_var
+
 
 @dataclass(frozen=True)
 class TrueModel:
@@ -22,7 +24,7 @@ class TrueModel:
     # ng/mL, age 1.067 per year, BMI 0.894 per kg/m2.
     odds_ratios: dict = field(default_factory=lambda: {
         "mg_at_or_below_cutoff": 1.940, "age_per_year": 1.067, "bmi_per_kg_m2": 0.894, "beta_ctx_per_ng_ml": 2.229})
-    mg_cutoff_mmol_l: float = 0.845      # Shi et al. 2026 ROC cut-off (AUC 0.602)
+    mg_cutoff_mmol_l: float = float(dbt_var("mg_op_cutoff_at_or_below_mmol_l"))  # Shi et al. 2026 cut-off
     age_centre: float = 65.0
     bmi_centre: float = 26.0
     # Solved so that about a third of this cohort's assessments are osteoporotic (mean p 0.325 at 20k
@@ -56,17 +58,16 @@ class TrueModel:
 
 MODEL = TrueModel()
 
-# How T-scores are drawn: the lowest of spine / femoral neck / total hip is at or below
-# OSTEOPOROSIS_T exactly when the outcome is 1 (WHO 1994 definition of osteoporosis).
-OSTEOPOROSIS_T = -2.5
-# WHO 1994: normal from -1.0; between the two is osteopenia. Used to count the drawn truth.
-NORMAL_FROM_T = -1.0
-# ISCD 2019: below the expected range for age at Z <= -2.0; WHO categories from age 50 or after
-# menopause. Used to count the drawn truth.
-ISCD_BELOW_Z = -2.0
-ISCD_WHO_FROM_AGE = 50
-# Magnesium deficiency (contract section 6), for the expected count of deficient assessments.
-MG_DEFICIENT_BELOW = 0.75
+# The clinical thresholds the truth is counted with are the dbt project's (etl.rules): the
+# lowest of spine / femoral neck / total hip is at or below the osteoporosis T-score exactly when
+# the drawn outcome is 1; normal from the normal T-score; ISCD's Z-score and age rules; Mg
+# deficiency. The generator implements them in numpy, independently of the SQL it is checked
+# against, but never restates their values.
+OSTEOPOROSIS_T = float(dbt_var("who_osteoporosis_t_score_max"))
+NORMAL_FROM_T = float(dbt_var("who_normal_t_score_min"))
+ISCD_BELOW_Z = float(dbt_var("iscd_z_score_max_below_expected"))
+ISCD_WHO_FROM_AGE = int(dbt_var("iscd_who_applies_from_age"))
+MG_DEFICIENT_BELOW = float(dbt_var("mg_deficient_below_mmol_l"))
 
 
 def who_category(min_t: np.ndarray, fragility_before: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ import pytest
 from etl import sql
 from etl.paths import PROJECT_ROOT
 from etl.report.disclosure import small_cell_limit
-from etl.scoring.settings import dbt_var
+from etl.rules import dbt_var
 
 from .conftest import rows
 

@@ -13,7 +13,8 @@ from scipy import stats
 from etl.report import write_report
 from etl.report.disclosure import small_cell_limit
 from etl.report.render import CHART_CLASS
-from etl.scoring.settings import DEFAULT as SCORING, dbt_var
+from etl.rules import dbt_var
+from etl.scoring.settings import DEFAULT as SCORING
 
 from .conftest import rows
 from .page import Page, integers, number

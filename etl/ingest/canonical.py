@@ -54,14 +54,17 @@ class Reject:
 @dataclass
 class Batch:
     """Rows of one kind from one file: `table` is the name of a DuckDB temp table or view (named
-    `src_*`, so the loader drops it after the file) on the loader's connection, with `source_row` (BIGINT) and the kind's canonical
-    columns as VARCHAR (absent optional columns may be left out), plus optionally `extra` (JSON
+    `src_*`, so the loader drops it after the file) on the loader's connection, with `source_row` (BIGINT, unless `first_row` is set)
+    and the kind's canonical columns as VARCHAR (absent optional columns may be left out), plus optionally `extra` (JSON
     text of source columns the registry does not use). `date_formats` are strptime formats tried
     after ISO 8601 (from a source profile)."""
 
     kind: str
     table: str
     date_formats: list[str] = field(default_factory=list)
+    # Set when `table` has no `source_row` and yields its rows in file order (a view straight over
+    # `read_csv`): the loader numbers them from this line on, by their order in its typed stage.
+    first_row: int | None = None
 
 
 @dataclass

@@ -1,9 +1,9 @@
 """Flat exports (CSV, TSV, Parquet): recognise the kind from the header, expose canonical text columns.
 
 The file is never read row by row in Python: the reader creates a DuckDB view over `read_csv`
-(every column as text) or `read_parquet`, renaming the source's columns to the canonical ones,
-applying a source profile's constants, value maps, local codes and default units, and numbering
-rows by their line in the file.
+(every column as text) or `read_parquet`, renaming the source's columns to the canonical ones and
+applying a source profile's constants, value maps, local codes and default units. The view is
+join-free, so its rows come in file order and the loader can number them by their line.
 """
 from __future__ import annotations
 
@@ -86,9 +86,12 @@ def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: lis
     by_lower = {h.lower(): h for h in header}
     view = f"src_{abs(hash(str(path))) % 10**12}"
     if fmt == "parquet":
-        rows = f"(SELECT *, file_row_number + 1 AS __source_row FROM {_source_sql(path, fmt, delimiter, header)})"
+        rows, first_row = (f"(SELECT *, file_row_number + 1 AS __source_row "
+                           f"FROM {_source_sql(path, fmt, delimiter, header)})"), None
     else:
-        rows = _numbered_text(conn, view, _source_sql(path, fmt, delimiter, header))
+        # DuckDB's CSV reader has no row number; the loader numbers rows by their order instead
+        # (line 1 is the header, so the first data row is line 2).
+        rows, first_row = _source_sql(path, fmt, delimiter, header), 2
 
     used: set[str] = set()
     exprs: dict[str, str] = {}
@@ -119,25 +122,11 @@ def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: lis
     if extras:
         pairs = ", ".join(f"{_literal(h)}, CAST(src.{_quote(h)} AS VARCHAR)" for h in extras)
         exprs["extra"] = f"json_object({pairs})"
-    select = ", ".join(["src.__source_row AS source_row"] + [f"{e} AS {name}" for name, e in exprs.items()])
+    numbered = ["src.__source_row AS source_row"] if first_row is None else []
+    select = ", ".join(numbered + [f"{e} AS {name}" for name, e in exprs.items()])
     conn.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {select} FROM {rows} AS src")
-    return ReaderResult(format=fmt, batches=[Batch(mapping.kind, view, mapping.date_formats)],
+    return ReaderResult(format=fmt, batches=[Batch(mapping.kind, view, mapping.date_formats, first_row)],
                         profile=profile.name if profile else None)
-
-
-def _numbered_text(conn, view: str, source: str) -> str:
-    """The file's rows as text in a temp table, numbered by their line in the file.
-
-    `row_number() OVER ()` would number them too, but it makes DuckDB type and validate the whole
-    file on one thread. A table created with insertion order preserved keeps the file's order in
-    its `rowid` (which starts at an offset inside a transaction), so the parallel CSV read is kept.
-    """
-    table = f"{view}_text"
-    conn.execute("SET preserve_insertion_order = true")
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {source}")
-    first = conn.execute(f"SELECT min(rowid) FROM {table}").fetchall()[0][0] or 0
-    # line 1 is the header, so the first data row is line 2
-    return f"(SELECT *, rowid - {int(first)} + 2 AS __source_row FROM {table})"
 
 
 def _profile_codes(profile: Profile, exprs: dict[str, str]) -> None:

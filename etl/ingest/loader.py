@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +27,9 @@ from . import detect, flat
 from .canonical import KINDS, Batch, ReaderResult
 from .profiles import Profile, builtin_profiles, load_profile
 from .validate import HASH_PROBE, kind_sql, row_hash, typed_query
+
+# Physical operators that pass rows on in the order they arrive (see `_stage_in_file_order`).
+ORDER_KEEPING_OPERATORS = {"PROJECTION", "READ_CSV", "FILTER", "TABLE_SCAN"}
 
 # Files that describe an export rather than hold its rows (Bulk FHIR `$export` manifests and the
 # synthetic generator's manifest) are passed over when a folder is walked.
@@ -103,6 +108,7 @@ def ingest_paths(
     secret = identity.load_secret(warehouse_path)
     report = IngestReport()
     with warehouse.session(warehouse_path) as conn:
+        keep_try_cast_lenient(conn)
         refresh_row_hashes(conn)
         for path in files:
             outcome = _ingest_file(conn, path, profiles, forced, secret)
@@ -110,6 +116,14 @@ def ingest_paths(
             if progress:
                 progress(outcome)
     return report
+
+
+def keep_try_cast_lenient(conn) -> None:
+    """DuckDB 2.0's `type_pushdown` turns a `TRY_CAST` of a bare CSV column into a strict typed
+    read, so one bad date fails the whole file instead of quarantining a row; it is turned off."""
+    known = {r[0] for r in conn.execute("SELECT name FROM duckdb_optimizers()").fetchall()}
+    if "type_pushdown" in known:
+        conn.execute("SET disabled_optimizers = 'type_pushdown'")
 
 
 def refresh_row_hashes(conn) -> bool:
@@ -150,32 +164,37 @@ def _ingest_file(conn, path: Path, profiles: list[Profile], forced: Profile | No
     stat = path.stat()
     try:
         quick = _previous_load(conn, path, stat)
-        digest = quick[1] if quick else _sha256(path)
-        earlier = quick[0] if quick else conn.execute(
-            "SELECT min(load_id) FROM audit.loads WHERE status = 'loaded' AND sha256 = ?", [digest]).fetchall()[0][0]
-        if earlier is not None:
-            outcome.status, outcome.load_id = "skipped", earlier
-            outcome.message = f"already loaded as load {earlier}"
-            return outcome
-        with path.open("rb") as handle:
-            head = handle.read(1 << 16)
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            load_id = conn.execute("SELECT coalesce(max(load_id), 0) + 1 FROM audit.loads").fetchall()[0][0]
-            outcome.load_id = load_id
-            result = _read(conn, path, head, profiles, forced)
-            outcome.format, outcome.profile = result.format, result.profile
-            outcome.kind = ",".join(dict.fromkeys(b.kind for b in result.batches)) or None
-            for batch in result.batches:
-                _load_batch(conn, path, load_id, result.format, batch, outcome, secret)
-            _quarantine_rejects(conn, load_id, result, outcome)
-            outcome.rows_skipped += result.rows_skipped
-            outcome.status = "loaded"
-            _record(conn, outcome, digest, stat, started)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        if quick is not None:
+            return _skipped(outcome, quick[0])
+        # The file's sha256 is computed on another thread while DuckDB loads it (hashlib lets go of
+        # the GIL); a file whose bytes were loaded before under another name is rolled back.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            digest_future = pool.submit(_sha256, path)
+            with path.open("rb") as handle:
+                head = handle.read(1 << 16)
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                load_id = conn.execute("SELECT coalesce(max(load_id), 0) + 1 FROM audit.loads").fetchall()[0][0]
+                outcome.load_id = load_id
+                result = _read(conn, path, head, profiles, forced)
+                outcome.format, outcome.profile = result.format, result.profile
+                outcome.kind = ",".join(dict.fromkeys(b.kind for b in result.batches)) or None
+                for batch in result.batches:
+                    _load_batch(conn, path, load_id, result.format, batch, outcome, secret)
+                _quarantine_rejects(conn, load_id, result, outcome)
+                outcome.rows_skipped += result.rows_skipped
+                digest = digest_future.result()
+                earlier = conn.execute("SELECT min(load_id) FROM audit.loads WHERE status = 'loaded' AND sha256 = ?",
+                                       [digest]).fetchall()[0][0]
+                if earlier is not None:
+                    conn.execute("ROLLBACK")
+                    return _skipped(FileOutcome(path=path, status="failed"), earlier)
+                outcome.status = "loaded"
+                _record(conn, outcome, digest, stat, started)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
     except OsteoregError as error:
         outcome.message = str(error)
     except duckdb.Error as error:
@@ -188,6 +207,12 @@ def _ingest_file(conn, path: Path, profiles: list[Profile], forced: Profile | No
         outcome.rows_read = outcome.rows_loaded = outcome.rows_quarantined = 0
         outcome.rows_duplicate = outcome.rows_untracked = outcome.rows_skipped = outcome.new_patients = 0
         _record_failure(conn, outcome, stat, started)
+    return outcome
+
+
+def _skipped(outcome: FileOutcome, earlier: int) -> FileOutcome:
+    outcome.status, outcome.load_id = "skipped", earlier
+    outcome.message = f"already loaded as load {earlier}"
     return outcome
 
 
@@ -205,30 +230,35 @@ def _stage_name(load_id: int, kind: str) -> str:
 
 def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome: FileOutcome, secret: bytes) -> None:
     """Type, validate, de-duplicate and insert one kind's rows from one file."""
-    conn.execute("SET preserve_insertion_order = true")  # source_row numbering relies on file order
     source = batch.table
     # lower-cased: DuckDB may keep a source column's spelling (PATIENT_ID) for its canonical alias
     present = [r[0].lower() for r in conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall() if r[0] != "source_row"]
     formats = batch.date_formats
     spec = kind_sql(batch.kind, formats)
     typed = _stage_name(load_id, batch.kind)
-    conn.execute(f"CREATE TEMP TABLE {typed} AS {typed_query(batch.kind, source, present, formats)}")
+    query = typed_query(batch.kind, source, present, formats, numbered=batch.first_row is None)
+    if batch.first_row is None:
+        conn.execute("SET preserve_insertion_order = false")
+        conn.execute(f"CREATE TEMP TABLE {typed} AS {query}")
+    else:
+        _stage_in_file_order(conn, typed, query, batch.first_row, path)
 
     # First delivery wins inside the file; anything already in raw (same hash, same patient) is a
-    # duplicate of an earlier load. Repeats inside a file are rare, so only their hashes are
-    # grouped; every other row goes straight from the typed stage into raw.
-    repeats = f"{typed}_repeats"
+    # duplicate of an earlier load. The file's hashes are counted once (a 64-bit key, cheap to
+    # group); only the few that repeat are grouped again with the patient and their first line.
+    hashes, repeats, earlier = f"{typed}_hashes", f"{typed}_repeats", f"{typed}_earlier"
+    conn.execute(f"""CREATE TEMP TABLE {hashes} AS
+        SELECT row_hash, count(*) AS n FROM {typed} WHERE reason IS NULL GROUP BY row_hash""")
     conn.execute(f"""
         CREATE TEMP TABLE {repeats} AS
         SELECT row_hash, patient_id, min(source_row) AS first_row
-        FROM {typed} WHERE reason IS NULL
+        FROM {typed}
+        WHERE reason IS NULL AND row_hash IN (SELECT row_hash FROM {hashes} WHERE n > 1)
         GROUP BY row_hash, patient_id HAVING count(*) > 1
     """)
-    # Stored rows sharing a hash with this file, found by a semi-join against the file's distinct
-    # hashes: materialised first so DuckDB builds its hash table on the file (1M rows), not on the
-    # raw table (20M), and reads only raw's hash column; then the exact check runs on this handful.
-    hashes, earlier = f"{typed}_hashes", f"{typed}_earlier"
-    conn.execute(f"CREATE TEMP TABLE {hashes} AS SELECT DISTINCT row_hash FROM {typed} WHERE reason IS NULL")
+    # Stored rows sharing a hash with this file, by a semi-join against the file's hashes, so
+    # DuckDB builds its hash table on the file (1M rows), not on the raw table (20M), and reads
+    # only raw's hash column; the exact check (hash and patient) then runs on this handful.
     conn.execute(f"""
         CREATE TEMP TABLE {earlier} AS
         SELECT row_hash, patient_id FROM {spec.raw_table} WHERE row_hash IN (SELECT row_hash FROM {hashes})
@@ -266,6 +296,33 @@ def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome:
     outcome.rows_loaded += loaded
     outcome.rows_quarantined += quarantined
     outcome.rows_duplicate += valid - loaded
+
+
+def _stage_in_file_order(conn, typed: str, query: str, first_row: int, path: Path) -> None:
+    """Type a source that has no row numbers (a CSV file) into `typed`, numbering rows by line.
+
+    DuckDB's CSV reader gives no row number and `row_number() OVER ()` would make it read the
+    file on one thread. A table created with insertion order preserved from a join-free query
+    keeps the file's order in its `rowid` (which starts at an offset inside a transaction), so the
+    parallel read is kept and the typed rows are numbered afterwards. A join would give that order
+    up (DuckDB turns a long `IN (...)` list into one), hence the check of the plan first.
+    """
+    operators = plan_operators(conn, query)
+    if not operators <= ORDER_KEEPING_OPERATORS:
+        raise OsteoregError(
+            f"{path}: rows cannot be numbered by line because the typing query uses "
+            f"{', '.join(sorted(operators - ORDER_KEEPING_OPERATORS))}; this is a defect in osteoreg.")
+    conn.execute("SET preserve_insertion_order = true")
+    conn.execute(f"CREATE TEMP TABLE {typed}_rows AS {query}")
+    first = conn.execute(f"SELECT min(rowid) FROM {typed}_rows").fetchall()[0][0] or 0
+    conn.execute(f"""CREATE TEMP VIEW {typed} AS
+        SELECT rowid - {int(first)} + {int(first_row)} AS source_row, * EXCLUDE (source_row) FROM {typed}_rows""")
+
+
+def plan_operators(conn, query: str) -> set[str]:
+    """The physical operators DuckDB would run `query` with (HASH_JOIN, PROJECTION, ...)."""
+    plan = conn.execute(f"EXPLAIN (FORMAT json) {query}").fetchall()[0][1]
+    return set(re.findall(r'"name": "([A-Z_]+)"', plan))
 
 
 def _quarantine_rejects(conn, load_id: int, result: ReaderResult, outcome: FileOutcome) -> None:

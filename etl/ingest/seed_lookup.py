@@ -29,7 +29,12 @@ def mapped(expr: str, mapping: dict[str, str]) -> str:
 
 
 def within(expr: str, values: set[str]) -> str:
-    return f"{expr} IN ({', '.join(_literal(v) for v in sorted(values))})"
+    """`expr` is one of `values` (NULL when `expr` is NULL, as `IN` would give).
+
+    A CASE rather than `IN (...)`: DuckDB rewrites a long IN list into a hash join, and a join
+    gives up the file order that line numbering relies on."""
+    cases = " ".join(f"WHEN {_literal(v)} THEN true" for v in sorted(values))
+    return f"CASE WHEN {expr} IS NULL THEN NULL ELSE CASE {expr} {cases} ELSE false END END"
 
 
 def analyte_by_loinc() -> dict[str, str]:

@@ -16,9 +16,13 @@ from .canonical import columns
 
 
 def text(column: str) -> str:
+    """A canonical column as cleaned once at the first level of `typed_query` (see `clean`)."""
+    return f"s.{column}"
+
+
+def clean(value: str) -> str:
     """The source text with blanks treated as absent. Trimming copies every string, so it is done
     only where a value starts or ends with a space (a third of the typing cost otherwise)."""
-    value = f"s.{column}"
     return (f"CASE WHEN starts_with({value}, ' ') OR ends_with({value}, ' ') THEN nullif(trim({value}), '') "
             f"ELSE nullif({value}, '') END")
 
@@ -78,6 +82,10 @@ class KindSQL:
     raw_columns: list[str]            # the raw table's content columns, in insert order
 
 
+# No `IN (...)` lists below: DuckDB may rewrite one into a join, which gives up file order
+# (`seed_lookup.within` is the CASE form; the loader checks the plan).
+
+
 def _patient_and_date(field: str, text_column: str) -> list[Check]:
     """The first checks of every kind: whose row it is and when it happened."""
     return [
@@ -108,7 +116,7 @@ def kind_sql(kind: str, formats: list[str]) -> KindSQL:
             checks=[
                 *_patient_and_date("birth_date", "birth_date_txt"),
                 Check("invalid_category", "menopausal_status",
-                      "t.menopausal_status IS NOT NULL AND t.menopausal_status NOT IN ('pre', 'peri', 'post')"),
+                      f"t.menopausal_status IS NOT NULL AND NOT {seed.within('t.menopausal_status', {'pre', 'peri', 'post'})}"),
             ],
             hash_columns=["patient_id", "sex", "birth_date", "menopausal_status", "ethnicity"],
             raw_columns=["patient_id", "sex", "birth_date", "menopausal_status", "ethnicity"],
@@ -219,9 +227,10 @@ def kind_sql(kind: str, formats: list[str]) -> KindSQL:
                 ("fracture_date", f"CAST({timestamp(day, formats)} AS DATE)"),
                 ("site", text("site")),
                 ("fragility_txt", fragility),
-                ("fragility", f"CASE WHEN {fragility} IS NULL THEN true "
-                              f"WHEN {fragility} IN ('true', 't', 'yes', 'y', '1') THEN true "
-                              f"WHEN {fragility} IN ('false', 'f', 'no', 'n', '0') THEN false END"),
+                ("fragility", f"CASE WHEN {fragility} IS NULL THEN true ELSE CASE {fragility} "
+                              + " ".join(f"WHEN '{v}' THEN true" for v in ("true", "t", "yes", "y", "1"))
+                              + " " + " ".join(f"WHEN '{v}' THEN false" for v in ("false", "f", "no", "n", "0"))
+                              + " END END"),
                 ("code", text("code")),
                 ("code_system", text("code_system")),
                 ("status", status(text("status"))),
@@ -255,10 +264,11 @@ def row_hash(spec: KindSQL, alias: str) -> str:
     return "hash(" + ", ".join(f"{alias}.{c}" for c in spec.hash_columns) + ")"
 
 
-def typed_query(kind: str, source: str, present: list[str], formats: list[str]) -> str:
+def typed_query(kind: str, source: str, present: list[str], formats: list[str], numbered: bool = True) -> str:
     """SELECT turning the canonical text rows of `source` into typed rows with reason and payload.
 
-    `present` are the canonical columns the source has; absent ones read as NULL. The payload of a
+    `present` are the canonical columns the source has; absent ones read as NULL. A source that is
+    not `numbered` has no `source_row` yet (NULL here; the loader fills it from file order). The payload of a
     quarantined row is the source row itself as JSON (built only for quarantined rows), so nothing
     the sender wrote is lost.
     """
@@ -267,14 +277,19 @@ def typed_query(kind: str, source: str, present: list[str], formats: list[str]) 
     has_extra = "extra" in present
     given = [c for c in wanted if c in present]
     fill = "".join(f", NULL::VARCHAR AS {c}" for c in wanted if c not in present)
-    inner_source = f"(SELECT source_row, {', '.join(given + (['extra'] if has_extra else []))}{fill} FROM {source})"
+    row = "source_row" if numbered else "NULL::BIGINT AS source_row"
+    # Each column is cleaned once here; the text as sent is kept beside it for the payload.
+    cleaned = ", ".join(f"{clean(c)} AS {c}, {c} AS src_{c}" for c in given)
+    inner_source = f"(SELECT {row}, {cleaned}{', extra' if has_extra else ''}{fill} FROM {source})"
     typed = "".join(f",\n                       {expr} AS {name}" for name, expr in spec.typed)
-    carried = "".join(f", s.{c} AS src_{c}" for c in given)
+    carried = "".join(f", s.src_{c}" for c in given)
     payload = "json_object(" + ", ".join(f"'{c}', d.src_{c}" for c in given) + ")"
     if has_extra:
         payload = f"json_merge_patch(coalesce(d.extra, '{{}}'::JSON), {payload})"
-    reason = "CASE " + " ".join(f"WHEN {c.failed_when} THEN '{c.reason}'" for c in spec.checks) + " END"
-    field = "CASE " + " ".join(f"WHEN {c.failed_when} THEN '{c.field}'" for c in spec.checks) + " END"
+    # The first failing check's number, evaluated once; its reason and field are looked up by it.
+    failed = "CASE " + " ".join(f"WHEN {c.failed_when} THEN {i}" for i, c in enumerate(spec.checks, 1)) + " END"
+    reasons = "[" + ", ".join(f"'{c.reason}'" for c in spec.checks) + "]"
+    fields = "[" + ", ".join(f"'{c.field}'" for c in spec.checks) + "]"
     derived = "".join(f", {expr} AS {name}" for name, expr in spec.derived)
     typed_rows = f"""(
                 SELECT s.source_row{typed},
@@ -285,15 +300,16 @@ def typed_query(kind: str, source: str, present: list[str], formats: list[str]) 
     # (the values are few; a hash join per row was a fifth of the typing time).
     for name, expr in spec.lookups:
         typed_rows = f"(SELECT t.*, {expr} AS {name} FROM {typed_rows}) AS t"
-    kept = ", ".join(f"d.{c}" for c in ["source_row"] + spec.raw_columns + ["extra", "reason", "field"])
+    kept = ", ".join(f"d.{c}" for c in ["source_row"] + spec.raw_columns + ["extra"])
     return f"""
         SELECT {kept},
-               CASE WHEN d.reason IS NOT NULL THEN {payload} END AS payload,
-               CASE WHEN d.reason IS NULL THEN {row_hash(spec, 'd')} END AS row_hash
+               {reasons}[d.failed_check] AS reason,
+               {fields}[d.failed_check] AS field,
+               CASE WHEN d.failed_check IS NOT NULL THEN {payload} END AS payload,
+               CASE WHEN d.failed_check IS NULL THEN {row_hash(spec, 'd')} END AS row_hash
         FROM (
             SELECT t.*{derived},
-                   {reason} AS reason,
-                   {field} AS field
+                   {failed} AS failed_check
             FROM {typed_rows}
         ) AS d
     """

@@ -63,7 +63,8 @@ class Batch:
     table: str
     date_formats: list[str] = field(default_factory=list)
     # Set when `table` has no `source_row` and yields its rows in file order (a view straight over
-    # `read_csv`): the loader numbers them from this line on, by their order in its typed stage.
+    # `read_csv`): the loader numbers them from this line on, by their order in its typed stage
+    # (records, not physical lines: a quoted value spanning lines counts once).
     first_row: int | None = None
 
 

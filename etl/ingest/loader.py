@@ -14,7 +14,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -87,9 +87,12 @@ def expand(paths: Iterable[os.PathLike | str]) -> list[Path]:
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(block)
+    except OSError as error:
+        raise InputError(f"{path}: the file cannot be read ({error.strerror or error}).") from None
     return digest.hexdigest()
 
 
@@ -165,36 +168,20 @@ def _ingest_file(conn, path: Path, profiles: list[Profile], forced: Profile | No
     try:
         quick = _previous_load(conn, path, stat)
         if quick is not None:
-            return _skipped(outcome, quick[0])
-        # The file's sha256 is computed on another thread while DuckDB loads it (hashlib lets go of
-        # the GIL); a file whose bytes were loaded before under another name is rolled back.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            digest_future = pool.submit(_sha256, path)
-            with path.open("rb") as handle:
-                head = handle.read(1 << 16)
-            conn.execute("BEGIN TRANSACTION")
-            try:
-                load_id = conn.execute("SELECT coalesce(max(load_id), 0) + 1 FROM audit.loads").fetchall()[0][0]
-                outcome.load_id = load_id
-                result = _read(conn, path, head, profiles, forced)
-                outcome.format, outcome.profile = result.format, result.profile
-                outcome.kind = ",".join(dict.fromkeys(b.kind for b in result.batches)) or None
-                for batch in result.batches:
-                    _load_batch(conn, path, load_id, result.format, batch, outcome, secret)
-                _quarantine_rejects(conn, load_id, result, outcome)
-                outcome.rows_skipped += result.rows_skipped
-                digest = digest_future.result()
-                earlier = conn.execute("SELECT min(load_id) FROM audit.loads WHERE status = 'loaded' AND sha256 = ?",
-                                       [digest]).fetchall()[0][0]
-                if earlier is not None:
-                    conn.execute("ROLLBACK")
-                    return _skipped(FileOutcome(path=path, status="failed"), earlier)
-                outcome.status = "loaded"
-                _record(conn, outcome, digest, stat, started)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            _skipped(outcome, quick[0])
+        else:
+            # The file's sha256 is computed on another thread while DuckDB loads it (hashlib lets
+            # go of the GIL). Bytes loaded before, under any name, are skipped: the load is rolled
+            # back, and a load that failed (say, for want of the profile it came with) is let be.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                digest = pool.submit(_sha256, path)
+                try:
+                    _load_file(conn, path, profiles, forced, secret, outcome, digest, stat, started)
+                except (OsteoregError, duckdb.Error):
+                    earlier = _earlier_load(conn, digest.result())
+                    if earlier is None:
+                        raise
+                    _skipped(outcome, earlier)
     except OsteoregError as error:
         outcome.message = str(error)
     except duckdb.Error as error:
@@ -204,14 +191,56 @@ def _ingest_file(conn, path: Path, profiles: list[Profile], forced: Profile | No
         _drop_temp_objects(conn)
     outcome.seconds = time.perf_counter() - clock
     if outcome.status == "failed":
-        outcome.rows_read = outcome.rows_loaded = outcome.rows_quarantined = 0
-        outcome.rows_duplicate = outcome.rows_untracked = outcome.rows_skipped = outcome.new_patients = 0
+        _reset_counts(outcome)
         _record_failure(conn, outcome, stat, started)
     return outcome
 
 
+def _load_file(conn, path: Path, profiles: list[Profile], forced: Profile | None, secret: bytes,
+               outcome: FileOutcome, digest: Future, stat: os.stat_result, started: datetime) -> None:
+    """Read, type and load one file in one transaction; roll it back on any error or if
+    `digest` turns out to name bytes loaded before."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        load_id = conn.execute("SELECT coalesce(max(load_id), 0) + 1 FROM audit.loads").fetchall()[0][0]
+        outcome.load_id = load_id
+        result = _read(conn, path, head, profiles, forced)
+        outcome.format, outcome.profile = result.format, result.profile
+        outcome.kind = ",".join(dict.fromkeys(b.kind for b in result.batches)) or None
+        for batch in result.batches:
+            _load_batch(conn, path, load_id, result.format, batch, outcome, secret)
+        _quarantine_rejects(conn, load_id, result, outcome)
+        outcome.rows_skipped += result.rows_skipped
+        earlier = _earlier_load(conn, digest.result())
+        if earlier is not None:
+            conn.execute("ROLLBACK")
+            _reset_counts(outcome)
+            _skipped(outcome, earlier)
+            return
+        outcome.status = "loaded"
+        _record(conn, outcome, digest.result(), stat, started)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _earlier_load(conn, digest: str) -> int | None:
+    return conn.execute("SELECT min(load_id) FROM audit.loads WHERE status = 'loaded' AND sha256 = ?",
+                        [digest]).fetchall()[0][0]
+
+
+def _reset_counts(outcome: FileOutcome) -> None:
+    for name in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "rows_untracked",
+                 "rows_skipped", "new_patients"):
+        setattr(outcome, name, 0)
+
+
 def _skipped(outcome: FileOutcome, earlier: int) -> FileOutcome:
     outcome.status, outcome.load_id = "skipped", earlier
+    outcome.format = outcome.kind = outcome.profile = None
     outcome.message = f"already loaded as load {earlier}"
     return outcome
 

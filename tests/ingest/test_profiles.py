@@ -111,3 +111,15 @@ def test_synthea_export_loads_without_options(external, warehouse_path, secret, 
     # PHI columns stay in raw, as extra JSON, not as warehouse columns.
     assert query("SELECT count(*) FROM raw.patients WHERE extra->>'SSN' IS NOT NULL") == [(27,)]
     assert query("SELECT count(*) FROM identity.patient_map") == [(27,)]
+
+
+def test_a_profile_file_sent_again_under_another_name_is_skipped_without_the_profile(
+        tmp_path, write, profile_file, warehouse_path, secret, query):
+    # The skip is decided by the bytes, so a copy that would not load on its own (no profile
+    # named) is still recognised as the load it repeats, not reported as a failure.
+    first = write(tmp_path / "in" / "pat.csv", "PatNr;Geschlecht;Geburtsdatum\n100;2;03.02.1950\n")
+    ingest_paths(warehouse_path, [first], profile_path=profile_file)
+    copy = write(tmp_path / "again" / "pat_resent.csv", first.read_text())
+    outcome = ingest_paths(warehouse_path, [copy]).files[0]
+    assert (outcome.status, outcome.message, outcome.load_id) == ("skipped", "already loaded as load 1", 1)
+    assert query("SELECT count(*), count(*) FILTER (WHERE status = 'failed') FROM audit.loads") == [(1, 0)]

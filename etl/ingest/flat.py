@@ -7,6 +7,7 @@ join-free, so its rows come in file order and the loader can number them by thei
 """
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -28,15 +29,32 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def sniff_header(path: Path, head: bytes, delimiter: str | None) -> tuple[str, list[str]]:
-    """The delimiter and the header's column names from the first line of a text export."""
+def sniff_header(path: Path, head: bytes, delimiter: str | None) -> tuple[str, list[str], set[str]]:
+    """The delimiter, the header's column names and the names it repeats, from the first line.
+
+    Real exports have headers DuckDB cannot take as they are: a trailing delimiter (an empty
+    name), a name sent twice, a quoted name holding the delimiter. Empty names become `columnN`
+    and repeats get a suffix (`note_2`), so the file still loads with those columns in `extra`;
+    the loader refuses a repeated name only where it would be read as a registry column.
+    """
     first = head.decode("utf-8-sig", errors="replace").splitlines()[0] if head.strip() else ""
     if not first.strip():
         raise InputError(f"{path} line 1: the file is empty; a flat export needs a header row.")
     if delimiter is None:
         delimiter = max(_DELIMITERS, key=first.count)
-    names = [n.strip().strip('"').strip() for n in first.split(delimiter)]
-    return delimiter, names
+    sent = [n.strip() for n in next(csv.reader([first], delimiter=delimiter, quotechar='"'))]
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    repeated: set[str] = set()
+    for position, name in enumerate(sent, 1):
+        name = name or f"column{position}"
+        key = name.lower()
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            repeated.add(key)
+            name = f"{name}_{seen[key]}"
+        names.append(name)
+    return delimiter, names, repeated
 
 
 def recognise(path: Path, header: list[str], profiles: list[Profile]) -> tuple[KindMapping, Profile | None]:
@@ -75,10 +93,11 @@ def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: lis
         try:
             header = [r[0] for r in conn.execute(
                 f"DESCRIBE SELECT * FROM read_parquet({_literal(str(path))})").fetchall()]
+            repeated = set()
         except duckdb.Error as error:
             raise InputError(f"{path}: not a readable Parquet file ({str(error).splitlines()[0]}).") from None
     else:
-        delimiter, header = sniff_header(path, head, delimiter)
+        delimiter, header, repeated = sniff_header(path, head, delimiter)
         fmt = "tsv" if delimiter == "\t" else "csv"
     order = ([forced] if forced else []) + [p for p in profiles if p is not forced]
     mapping, profile = recognise(path, header, order)
@@ -103,6 +122,9 @@ def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: lis
             if actual is None:
                 if canonical in KINDS[mapping.kind]["required"] and canonical not in mapping.constants:
                     raise InputError(f"{path} line 1: the header has no column {source_name!r} for {canonical}.")
+            elif actual.lower() in repeated:
+                raise InputError(f"{path} line 1: the header names column {actual!r} more than once, "
+                                 f"so which one holds {canonical} is ambiguous.")
             else:
                 used.add(actual)
                 expr = f"CAST(src.{_quote(actual)} AS VARCHAR)"

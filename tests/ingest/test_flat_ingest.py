@@ -1,6 +1,7 @@
 """Flat-file ingestion against a real DuckDB file with real Alembic migrations."""
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date, datetime
 
@@ -286,3 +287,28 @@ def test_line_numbers_hold_in_a_file_read_in_parallel(tmp_path, warehouse_path, 
     assert {r[0] for r in query("SELECT source_row FROM audit.quarantine")} == bad_lines
     mismatched = query("SELECT count(*) FROM raw.lab_results WHERE accession_id <> 'A' || source_row")
     assert mismatched == [(0,)]
+
+
+@pytest.mark.parametrize("header, row, extra", [
+    ("patient_id,collected_at,code,value,unit,", "P1,2024-01-01,2601-3,0.8,mmol/L,", {"column6": None}),
+    ("patient_id,collected_at,code,value,unit,note,NOTE", "P1,2024-01-01,2601-3,0.8,mmol/L,a,b",
+     {"note": "a", "NOTE_2": "b"}),
+    ('patient_id,collected_at,code,value,unit,"ward, bed"', 'P1,2024-01-01,2601-3,0.8,mmol/L,"B4, 2"',
+     {"ward, bed": "B4, 2"}),
+])
+def test_awkward_headers_of_real_exports_still_load(tmp_path, write, warehouse_path, secret, query, header, row, extra):
+    # a trailing delimiter, a column sent twice, a quoted name holding the delimiter
+    path = write(tmp_path / "in" / "labs.csv", f"{header}\n{row}\n")
+    outcome = ingest_paths(warehouse_path, [path]).files[0]
+    assert (outcome.status, outcome.rows_loaded) == ("loaded", 1)
+    stored = query("SELECT source_row, value_num, extra FROM raw.lab_results")
+    assert [(r[0], r[1], json.loads(r[2])) for r in stored] == [(2, 0.8, extra)]
+
+
+def test_a_registry_column_sent_twice_is_refused_as_ambiguous(tmp_path, write, warehouse_path, secret):
+    path = write(tmp_path / "in" / "labs.csv",
+                 "patient_id,collected_at,code,value,unit,Value\nP1,2024-01-01,2601-3,0.8,mmol/L,0.9\n")
+    outcome = ingest_paths(warehouse_path, [path]).files[0]
+    assert outcome.status == "failed"
+    assert outcome.message == (f"{path} line 1: the header names column 'value' more than once, "
+                               "so which one holds value is ambiguous.")

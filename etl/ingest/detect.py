@@ -2,10 +2,11 @@
 
 Parquet starts with `PAR1`; HL7 v2 with `MSH`, `FHS` or `BHS` (after an optional byte-order
 mark or MLLP start block) or is named `.hl7`/`.er7`; FHIR is JSON carrying `resourceType`;
-anything else is tried as a delimited text export and must then have a recognisable header.
+anything else (UTF-16 text too, by its byte-order mark) is tried as a delimited text export and must then have a recognisable header.
 """
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 from ..errors import InputError
@@ -23,7 +24,7 @@ def detect(path: Path, head: bytes) -> str:
     # to skip or reject with a reason.
     if fhir.looks_like(path, head) or path.suffix.lower() in (".json", ".ndjson", ".jsonl"):
         return "fhir"
-    if b"\x00" in head:
+    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise InputError(f"{path}: a binary file that is neither Parquet, HL7 v2, FHIR nor a text export.")
     return "csv"
 

@@ -7,6 +7,7 @@ join-free, so its rows come in file order and the loader can number them by thei
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import re
 from pathlib import Path
@@ -29,6 +30,19 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _decode(head: bytes) -> str:
+    """The start of a text export as text, before its encoding is known: UTF-16 by its byte-order
+    mark, else UTF-8, else latin-1 (which reads any bytes), so header names can be matched."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return head.decode("utf-16", errors="replace")
+    try:
+        return head.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        if error.start > len(head) - 4:  # a character cut at the end of the sniffed block
+            return head[:error.start].decode("utf-8-sig")
+        return head.decode("latin-1")
+
+
 def sniff_header(path: Path, head: bytes, delimiter: str | None) -> tuple[str, list[str], set[str]]:
     """The delimiter, the header's column names and the names it repeats, from the first line.
 
@@ -37,7 +51,7 @@ def sniff_header(path: Path, head: bytes, delimiter: str | None) -> tuple[str, l
     and repeats get a suffix (`note_2`), so the file still loads with those columns in `extra`;
     the loader refuses a repeated name only where it would be read as a registry column.
     """
-    first = head.decode("utf-8-sig", errors="replace").splitlines()[0] if head.strip() else ""
+    first = _decode(head).splitlines()[0] if head.strip() else ""
     if not first.strip():
         raise InputError(f"{path} line 1: the file is empty; a flat export needs a header row.")
     if delimiter is None:
@@ -75,13 +89,14 @@ def recognise(path: Path, header: list[str], profiles: list[Profile]) -> tuple[K
     )
 
 
-def _source_sql(path: Path, fmt: str, delimiter: str, header: list[str]) -> str:
+def _source_sql(path: Path, fmt: str, delimiter: str, header: list[str], encoding: str | None = None) -> str:
     if fmt == "parquet":
         return f"read_parquet({_literal(str(path))}, file_row_number = true)"
     # The header was read already; naming every column VARCHAR keeps DuckDB from guessing types.
     names = ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in header)
+    encoded = f", encoding = {_literal(encoding)}" if encoding and encoding != "utf-8" else ""
     return (f"read_csv({_literal(str(path))}, header = true, delim = {_literal(delimiter)}, quote = '\"', "
-            f"escape = '\"', auto_detect = false, columns = {{{names}}})")
+            f"escape = '\"', auto_detect = false, columns = {{{names}}}{encoded})")
 
 
 def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: list[Profile],
@@ -110,7 +125,10 @@ def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: lis
     else:
         # DuckDB's CSV reader has no row number; the loader numbers rows by their order instead
         # (line 1 is the header, so the first data row is line 2).
-        rows, first_row = _source_sql(path, fmt, delimiter, header), 2
+        # a UTF-16 byte-order mark is unambiguous; other encodings are named in a profile
+        encoding = ((forced or profile).encoding if (forced or profile) else None) or (
+            "utf-16" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else None)
+        rows, first_row = _source_sql(path, fmt, delimiter, header, encoding), 2
 
     used: set[str] = set()
     exprs: dict[str, str] = {}
@@ -177,5 +195,7 @@ def describe_error(path: Path, error: Exception) -> str | None:
     if "CSV" in message or line:
         detail = next((m.strip() for m in message.splitlines()[1:] if m.strip() and "Original Line" not in m), "")
         where = f" line {line.group(1)}" if line else ""
-        return f"{path}{where}: the export cannot be read as {('a TSV' if path.suffix == '.tsv' else 'a CSV')} file ({detail or message.splitlines()[0]})."
+        hint = ("; name its encoding in a source profile, e.g. `encoding: latin-1`"
+                if "not utf-8 encoded" in message else "")
+        return f"{path}{where}: the export cannot be read as {('a TSV' if path.suffix == '.tsv' else 'a CSV')} file ({detail or message.splitlines()[0]}){hint}."
     return None

@@ -38,6 +38,7 @@ class Profile:
     path: Path
     description: str = ""
     delimiter: str | None = None
+    encoding: str | None = None       # as DuckDB's read_csv names it: utf-8, utf-16 or latin-1
     kinds: list[KindMapping] = field(default_factory=list)
     local_codes: dict[str, dict[str, str]] = field(default_factory=dict)
     default_units: dict[str, str] = field(default_factory=dict)
@@ -55,6 +56,21 @@ def _as_str_map(value, where: str, path: Path) -> dict[str, str]:
     if not isinstance(value, dict):
         raise InputError(f"{path}: `{where}` must be a mapping.")
     return {str(k): "" if v is None else str(v) for k, v in value.items()}
+
+
+# The text encodings DuckDB reads without an extension (none can be downloaded here), by the
+# spellings exports and profiles use. Windows-1252 is not latin-1 (0x80-0x9F differ) and is refused.
+_ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-16": "utf-16", "utf16": "utf-16",
+              "latin-1": "latin-1", "latin1": "latin-1", "iso-8859-1": "latin-1", "iso8859-1": "latin-1"}
+
+
+def _encoding(value, path: Path) -> str | None:
+    if value is None:
+        return None
+    name = _ENCODINGS.get(str(value).strip().lower())
+    if name is None:
+        raise InputError(f"The source profile {path}: `encoding` {value!r} is not one of utf-8, utf-16, latin-1.")
+    return name
 
 
 def load_profile(path: Path) -> Profile:
@@ -97,6 +113,7 @@ def load_profile(path: Path) -> Profile:
         path=path,
         description=str(doc.get("description") or ""),
         delimiter=doc.get("delimiter"),
+        encoding=_encoding(doc.get("encoding"), path),
         kinds=kinds,
         local_codes=local_codes,
         default_units=_as_str_map(doc.get("default_units"), "default_units", path),

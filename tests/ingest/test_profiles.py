@@ -123,3 +123,56 @@ def test_a_profile_file_sent_again_under_another_name_is_skipped_without_the_pro
     outcome = ingest_paths(warehouse_path, [copy]).files[0]
     assert (outcome.status, outcome.message, outcome.load_id) == ("skipped", "already loaded as load 1", 1)
     assert query("SELECT count(*), count(*) FILTER (WHERE status = 'failed') FROM audit.loads") == [(1, 0)]
+
+
+LATIN_PROFILE = """
+name: latin-lis
+encoding: ISO-8859-1
+delimiter: ";"
+kinds:
+  labs:
+    match: [PatNr, Entnahme, Analyt, Ergebnis, Größe]
+    columns: {patient_id: PatNr, collected_at: Entnahme, code: Analyt, value: Ergebnis, unit: Einheit}
+"""
+
+
+def test_a_latin_1_export_loads_through_its_profile(tmp_path, write, warehouse_path, secret, query):
+    profile = write(tmp_path / "latin.yaml", LATIN_PROFILE)
+    export = tmp_path / "in" / "lis.csv"
+    export.parent.mkdir()
+    export.write_bytes("PatNr;Entnahme;Analyt;Ergebnis;Einheit;Größe;Bemerkung\n"
+                       "100;2024-03-05;19123-9;1,9;mg/dL;170;hämolytisch\n".encode("latin-1"))
+    outcome = ingest_paths(warehouse_path, [export], profile_path=profile).files[0]
+    assert (outcome.status, outcome.profile, outcome.rows_loaded) == ("loaded", "latin-lis", 1)
+    assert query("SELECT value_num, unit, extra->>'Bemerkung', extra->>'Größe' FROM raw.lab_results") == [
+        (1.9, "mg/dL", "hämolytisch", "170")]
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_a_utf_16_canonical_export_loads_by_its_byte_order_mark_or_a_profile_naming_it(
+        tmp_path, write, warehouse_path, secret, query, named):
+    profile = write(tmp_path / "utf16.yaml", "name: utf16-export\nencoding: utf-16\nkinds: {}\n") if named else None
+    export = tmp_path / "in" / "labs.csv"
+    export.parent.mkdir()
+    export.write_bytes("patient_id,collected_at,code,value,unit,name\n"
+                       "P1,2024-03-05,2601-3,0.71,mmol/L,Magnésium\n".encode("utf-16"))
+    outcome = ingest_paths(warehouse_path, [export], profile_path=profile).files[0]
+    assert (outcome.status, outcome.rows_loaded) == ("loaded", 1)
+    assert query("SELECT source_row, value_num, name FROM raw.lab_results") == [(2, 0.71, "Magnésium")]
+
+
+def test_a_file_that_is_not_utf_8_is_refused_with_the_way_out(tmp_path, warehouse_path, secret):
+    export = tmp_path / "in" / "labs.csv"
+    export.parent.mkdir()
+    export.write_bytes("patient_id,collected_at,code,value,unit,name\n"
+                       "P1,2024-03-05,2601-3,0.71,mmol/L,Magnésium\n".encode("latin-1"))
+    outcome = ingest_paths(warehouse_path, [export]).files[0]
+    assert outcome.status == "failed"
+    assert outcome.message.startswith(f"{export} line 2: the export cannot be read as a CSV file")
+    assert outcome.message.endswith("name its encoding in a source profile, e.g. `encoding: latin-1`.")
+
+
+def test_an_encoding_duckdb_cannot_read_is_refused_in_the_profile(tmp_path, write):
+    profile = write(tmp_path / "cp.yaml", "name: cp\nencoding: windows-1252\nkinds: {}\n")
+    with pytest.raises(InputError, match=r"`encoding` 'windows-1252' is not one of utf-8, utf-16, latin-1\."):
+        load_profile(profile)

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from .errors import UsageError
+from .warehouse import session
 
 from .ingest.loader import FileOutcome, IngestReport, expand, ingest_paths
 
@@ -60,6 +61,17 @@ def print_ingest_summary(report: IngestReport, console: Console) -> None:
         f"{report.total('rows_duplicate'):,}.", highlight=False, soft_wrap=False)
 
 
+def print_ledger(warehouse_path: Path, console: Console) -> None:
+    """The load ledger's totals: files loaded and read = loaded + quarantined + duplicate."""
+    with session(warehouse_path, read_only=True) as conn:
+        files, read, loaded, quarantined, duplicate = conn.execute(
+            "SELECT count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), "
+            "coalesce(sum(rows_quarantined), 0), coalesce(sum(rows_duplicate), 0) "
+            "FROM audit.loads WHERE status = 'loaded'").fetchall()[0]
+    console.print(f"[bold]Loads in the warehouse[/bold]: {files:,} file(s); rows read {read:,} = loaded {loaded:,} "
+                  f"+ quarantined {quarantined:,} + duplicate {duplicate:,}.", highlight=False)
+
+
 def demo(warehouse_path: Path, out_dir: Path, patients: int, seed: int, console: Console) -> None:
     """A synthetic cohort from three kinds of source, through the whole pipeline."""
     import shutil
@@ -72,7 +84,13 @@ def demo(warehouse_path: Path, out_dir: Path, patients: int, seed: int, console:
         write_mixed(inputs, n_patients=patients, seed=seed)
     console.print(f"Synthetic exports (CSV, TSV, Parquet, HL7 v2, FHIR NDJSON) written to {inputs}", highlight=False)
     run(warehouse_path, [inputs], None, console)
-    report(warehouse_path, out_dir / "report", console)
+    written = _write_report(warehouse_path, out_dir / "report", console)
+    # The recap: what the warehouse holds (a second demo finds its files loaded already), what it
+    # shows, and where to look.
+    console.rule("demo")
+    print_ledger(warehouse_path, console)
+    console.print(written.headline.sentence(), highlight=False)
+    console.print(f"Report: {written.html}", highlight=False)
     console.print(f"Warehouse: {warehouse_path}", highlight=False)
 
 
@@ -102,13 +120,17 @@ def publish(warehouse_path: Path, console: Console) -> Path:
 
 
 def report(warehouse_path: Path, out_dir: Path, console: Console):
-    from .report import write_report
-
-    with console.status("Writing the report"):
-        result = write_report(warehouse_path, out_dir)
+    result = _write_report(warehouse_path, out_dir, console)
     console.print(f"Report: {result.html}", highlight=False)
     console.print(result.headline.sentence(), highlight=False)
     return result
+
+
+def _write_report(warehouse_path: Path, out_dir: Path, console: Console):
+    from .report import write_report
+
+    with console.status("Writing the report"):
+        return write_report(warehouse_path, out_dir)
 
 
 def check(warehouse_path: Path, console: Console, suites: list[str] | None = None):
@@ -141,7 +163,7 @@ def check(warehouse_path: Path, console: Console, suites: list[str] | None = Non
     return run
 
 
-def run(warehouse_path: Path, paths: list[Path], profile: Path | None, console: Console) -> None:
+def run(warehouse_path: Path, paths: list[Path], profile: Path | None, console: Console) -> IngestReport:
     """ingest -> build -> check -> score -> publish, stopping at the first blocking failure."""
     report = ingest(warehouse_path, paths, profile, console)
     if report.failed:
@@ -151,6 +173,7 @@ def run(warehouse_path: Path, paths: list[Path], profile: Path | None, console: 
     check(warehouse_path, console)
     score(warehouse_path, console)
     publish(warehouse_path, console)
+    return report
 
 
 def score(warehouse_path: Path, console: Console, refit: bool = False):

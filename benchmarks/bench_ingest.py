@@ -40,14 +40,13 @@ conn.close()
 _TYPED_ANCHOR = """
 import duckdb, sys
 from pathlib import Path
-from etl.ingest.canonical import KINDS
+from etl.ingest.flat import recognise, sniff_header
 from etl.ingest.validate import typed_query
 conn = duckdb.connect(sys.argv[1])
 conn.execute("SET preserve_insertion_order = false")
 for i, path in enumerate(sorted(p for p in Path(sys.argv[2]).rglob('*.csv'))):
-    header = path.open().readline().strip().split(',')
-    kind = max((k for k, spec in KINDS.items() if all(c in header for c in spec['required'])),
-               key=lambda k: len(KINDS[k]['required']))
+    _, header, _ = sniff_header(path, path.open('rb').read(65536), None)
+    kind = recognise(path, header, [])[0].kind
     source = f"(SELECT * FROM read_csv('{path}', all_varchar = true))"
     conn.execute(f"CREATE TABLE t{i} AS {typed_query(kind, source, header, [], numbered=False)}")
 conn.close()

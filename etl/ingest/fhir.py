@@ -137,6 +137,7 @@ def _ndjson_source(path: Path, conn, source: str, tag: str) -> None:
     temp table's row ids run consecutively in file order; inside the loader's transaction they
     start at a transaction-local base, hence the line number is rowid - min(rowid) + 1."""
     lines = f"src_fhir_lines_{tag}"
+    conn.execute("SET preserve_insertion_order = true")  # set here: the loader may have turned it off
     conn.execute(f"""
         CREATE TEMP TABLE {lines} AS
         SELECT line FROM read_csv({_sql_string(str(path))}, columns = {{'line': 'VARCHAR'}},

@@ -126,8 +126,9 @@ def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: lis
         # DuckDB's CSV reader has no row number; the loader numbers rows by their order instead
         # (line 1 is the header, so the first data row is line 2).
         # a UTF-16 byte-order mark is unambiguous; other encodings are named in a profile
-        encoding = ((forced or profile).encoding if (forced or profile) else None) or (
-            "utf-16" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else None)
+        named = forced or profile
+        bom_utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        encoding = (named.encoding if named else None) or ("utf-16" if bom_utf16 else None)
         rows, first_row = _source_sql(path, fmt, delimiter, header, encoding), 2
 
     used: set[str] = set()

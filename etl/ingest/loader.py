@@ -310,7 +310,6 @@ def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome:
           AND NOT EXISTS (SELECT 1 FROM {earlier} AS r
                           WHERE r.row_hash = t.row_hash AND r.patient_id = t.patient_id)
     """, {"load_id": load_id, "source_file": str(path.absolute()), "format": fmt}).fetchall()[0][0]
-    conn.execute("SET preserve_insertion_order = true")
     if batch.kind == "labs":
         # A reader gives at most one batch per kind, so this is the file's whole untracked count.
         outcome.rows_untracked = conn.execute(

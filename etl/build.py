@@ -19,6 +19,7 @@ from pathlib import Path
 from . import __version__
 from .errors import BlockingProblem
 from .paths import DBT_PROJECT_DIR
+from .rules import refuse_unknown_vars
 from .warehouse import ensure_current, session
 
 WAREHOUSE_ENV = "OSTEOREG_WAREHOUSE_PATH"
@@ -84,8 +85,11 @@ def build(warehouse_path: Path, vars: dict | None = None, select: str | None = N
     """Run `dbt build` (seeds, models, unit and data tests) on the warehouse.
 
     Raises BlockingProblem naming the first failing node when any model, seed or test fails, so
-    the pipeline stops before quality checks and scoring read half-built marts.
+    the pipeline stops before quality checks and scoring read half-built marts. Raises
+    UsageError, before anything runs, when `vars` names a var the project does not define.
     """
+    if vars:
+        refuse_unknown_vars(vars)
     warehouse_path = Path(warehouse_path).absolute()
     ensure_current(warehouse_path)
     with session(warehouse_path):

@@ -11,6 +11,7 @@ unknown `--vars` name, and the synthetic cohort's truth model.
 """
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,6 +103,24 @@ def project_vars() -> dict:
     return dict(_dbt_vars())
 
 
+def refuse_unknown_vars(overrides: dict) -> None:
+    """Raise UsageError naming each override the dbt project does not define, and its nearest var.
+
+    dbt accepts any `--vars` name silently, so a misspelt rule would leave the registry believing
+    it changed a definition while the marts keep the default.
+    """
+    known = _dbt_vars()
+    unknown = [str(name) for name in overrides if name not in known]
+    if not unknown:
+        return
+    parts = []
+    for name in unknown:
+        nearest = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
+        parts.append(f"{name!r} (did you mean {nearest[0]!r}?)" if nearest else repr(name))
+    raise UsageError(f"--vars names no rule of the dbt project: {', '.join(parts)}; the project's rules are "
+                     "listed in dbt_project/seeds/rule_catalog.csv.")
+
+
 def dbt_var(name: str):
     """A rule's default in the dbt project; code that runs after a build reads `load_rules` instead."""
     variables = _dbt_vars()
@@ -110,4 +129,4 @@ def dbt_var(name: str):
     return variables[name]
 
 
-__all__ = ["RULES_TABLE", "Rule", "RulesInEffect", "dbt_var", "load_rules", "project_vars"]
+__all__ = ["RULES_TABLE", "Rule", "RulesInEffect", "dbt_var", "load_rules", "project_vars", "refuse_unknown_vars"]

@@ -43,6 +43,7 @@ class NodeResult:
     seconds: float
     message: str | None = None
     failures: int | None = None
+    description: str | None = None   # the node's YAML description (what a warning means)
 
 
 @dataclass
@@ -69,6 +70,11 @@ class BuildResult:
     @property
     def unit_tests(self) -> int:
         return self.count("unit_test")
+
+    @property
+    def warnings(self) -> list[NodeResult]:
+        """Tests configured to warn that found rows (e.g. a source sending only radius DXA rows)."""
+        return [node for node in self.nodes if node.status == "warn"]
 
     def node(self, name: str) -> NodeResult:
         return next(node for node in self.nodes if node.name == name)
@@ -177,6 +183,7 @@ def _final_node_result(run) -> NodeResult:
         seconds=float(run.execution_time or 0.0),
         message=_node_message(run.message),
         failures=int(run.failures) if run.failures else None,
+        description=" ".join((getattr(node, "description", "") or "").split()) or None,
     )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .numbers import FLAT_NUMBERS, Numbers
+
 # Column order is the order of the canonical staging tables. `required` columns must be present in
 # a flat file's header for the file to be recognised as that kind.
 KINDS: dict[str, dict[str, list[str]]] = {
@@ -66,6 +68,9 @@ class Batch:
     # `read_csv`): the loader numbers them from this line on, by their order in its typed stage
     # (records, not physical lines: a quoted value spanning lines counts once).
     first_row: int | None = None
+    # How the source writes numbers (decimal comma rules, contract section 2); HL7 and FHIR
+    # readers set `STRICT_NUMBERS`: their numbers never carry a comma.
+    numbers: Numbers = FLAT_NUMBERS
 
 
 @dataclass

@@ -16,6 +16,7 @@ import duckdb
 
 from ..errors import InputError
 from .canonical import KINDS, Batch, ReaderResult, columns
+from .numbers import FLAT_NUMBERS
 from .profiles import KindMapping, Profile
 
 PARQUET_MAGIC = b"PAR1"
@@ -166,7 +167,8 @@ def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: lis
     numbered = ["src.__source_row AS source_row"] if first_row is None else []
     select = ", ".join(numbered + [f"{e} AS {name}" for name, e in exprs.items()])
     conn.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {select} FROM {rows} AS src")
-    return ReaderResult(format=fmt, batches=[Batch(mapping.kind, view, mapping.date_formats, first_row)],
+    numbers = profile.numbers if profile else FLAT_NUMBERS
+    return ReaderResult(format=fmt, batches=[Batch(mapping.kind, view, mapping.date_formats, first_row, numbers)],
                         profile=profile.name if profile else None)
 
 

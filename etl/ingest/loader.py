@@ -263,9 +263,10 @@ def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome:
     # lower-cased: DuckDB may keep a source column's spelling (PATIENT_ID) for its canonical alias
     present = [r[0].lower() for r in conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall() if r[0] != "source_row"]
     formats = batch.date_formats
-    spec = kind_sql(batch.kind, formats)
+    spec = kind_sql(batch.kind, formats, batch.numbers)
     typed = _stage_name(load_id, batch.kind)
-    query = typed_query(batch.kind, source, present, formats, numbered=batch.first_row is None)
+    query = typed_query(batch.kind, source, present, formats, numbered=batch.first_row is None,
+                        numbers=batch.numbers)
     if batch.first_row is None:
         conn.execute("SET preserve_insertion_order = false")
         conn.execute(f"CREATE TEMP TABLE {typed} AS {query}")

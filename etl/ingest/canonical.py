@@ -66,6 +66,9 @@ class Batch:
     # `read_csv`): the loader numbers them from this line on, by their order in its typed stage
     # (records, not physical lines: a quoted value spanning lines counts once).
     first_row: int | None = None
+    # With `first_row`: the DuckDB rejects table of the CSV scan behind `table` (lines that could
+    # not be split into the header's columns), which the loader quarantines as `malformed_row`.
+    rejects: str | None = None
 
 
 @dataclass
@@ -76,3 +79,4 @@ class ReaderResult:
     rows_read: int = 0                # rows, messages' result rows or resources read from the file
     rows_skipped: int = 0             # resources of types the registry does not use (FHIR), counted
     profile: str | None = None
+    scratch: list = field(default_factory=list)  # temporary files the loader removes after the file

@@ -71,6 +71,9 @@ class Batch:
     # How the source writes numbers (decimal comma rules, contract section 2); HL7 and FHIR
     # readers set `STRICT_NUMBERS`: their numbers never carry a comma.
     numbers: Numbers = FLAT_NUMBERS
+    # With `first_row`: the DuckDB rejects table of the CSV scan behind `table` (lines that could
+    # not be split into the header's columns), which the loader quarantines as `malformed_row`.
+    rejects: str | None = None
 
 
 @dataclass
@@ -81,3 +84,4 @@ class ReaderResult:
     rows_read: int = 0                # rows, messages' result rows or resources read from the file
     rows_skipped: int = 0             # resources of types the registry does not use (FHIR), counted
     profile: str | None = None
+    scratch: list = field(default_factory=list)  # temporary files the loader removes after the file

@@ -15,8 +15,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import terminology
 from ..errors import OsteoregError
-from . import conventions, seeds, text
+from . import conventions, text
 from .conventions import A, ANALYTES
 
 STATUSES = ["F", "C", "A", "P", "D", "X"]
@@ -61,12 +62,12 @@ RATES = Rates()
 
 def _check_vocabularies() -> None:
     """The reasons must be the seed's, and the bad units and sites must really be unknown."""
-    unknown = set(REASONS[1:]) - set(seeds.quarantine_reasons())
+    unknown = set(REASONS[1:]) - set(terminology.quarantine_reasons())
     if unknown:
         raise OsteoregError(f"quarantine_reasons.csv no longer names {', '.join(sorted(unknown))}.")
-    if any(u.lower() in seeds.known_unit_keys() for u in BAD_UNITS):
+    if any(terminology.unit_key(u) in terminology.unit_by_key() for u in BAD_UNITS):
         raise OsteoregError(f"One of the generator's unknown units ({', '.join(BAD_UNITS)}) is now in the unit seeds.")
-    if set(BAD_SITES) & set(seeds.dxa_sites()):
+    if set(BAD_SITES) & set(terminology.dxa_sites()):
         raise OsteoregError(f"One of the generator's invalid DXA sites ({', '.join(BAD_SITES)}) is now in dxa_codes.csv.")
 
 

@@ -19,6 +19,7 @@ from .. import terminology
 from ..errors import OsteoregError
 from . import conventions, text
 from .conventions import A, ANALYTES
+from .people import DXA_SIDES, DXA_SITES, ETHNICITY, MENOPAUSAL, bmd_reference, patient_ids
 
 STATUSES = ["F", "C", "A", "P", "D", "X"]
 ROLES = ["result", "superseded", "correction", "preliminary", "finalised", "pending", "removed", "deletion",
@@ -93,7 +94,6 @@ def _invalid_day(iso: pa.Array) -> pa.Array:
 # --------------------------------------------------------------------------------------------
 
 def patients_table(rng, pid: np.ndarray, people: dict, messy: bool) -> pa.Table:
-    from .cohort import ETHNICITY, MENOPAUSAL, patient_ids
 
     n = people["n"]
     female = people["female"]
@@ -151,7 +151,6 @@ def _perturbed(rng, k: np.ndarray) -> np.ndarray:
 
 def labs_table(rng, block: int, pid: np.ndarray, people: dict, colls: dict, results: dict, conv,
                messy: bool) -> pa.Table:
-    from .cohort import patient_ids
 
     coll, analyte, hospital = results["coll"], results["analyte"], results["hospital"]
     k_true, comparator = results["k"], results["comparator"]
@@ -299,7 +298,6 @@ def labs_table(rng, block: int, pid: np.ndarray, people: dict, colls: dict, resu
 # --------------------------------------------------------------------------------------------
 
 def dxa_table(rng, pid: np.ndarray, people: dict, scans: dict, rows: dict, messy: bool) -> pa.Table:
-    from .cohort import _DXA_SIDES, DXA_SITES, bmd_reference, patient_ids
 
     n = len(rows["t"])
     source = np.arange(n)
@@ -334,7 +332,7 @@ def dxa_table(rng, pid: np.ndarray, people: dict, scans: dict, rows: dict, messy
         "patient_id": patient_ids(pid[patient]),
         "scan_date": text.iso_date(scans["day"][assessment]),
         "site": site,
-        "side": text.strings(np.array(_DXA_SIDES, dtype=object)[slot]),
+        "side": text.strings(np.array(DXA_SIDES, dtype=object)[slot]),
         "t_score": text.fixed(t, 1),
         "z_score": text.fixed(rows["z"][source], 1),
         "bmd_g_cm2": text.fixed(bmd, 3),
@@ -347,7 +345,6 @@ def dxa_table(rng, pid: np.ndarray, people: dict, scans: dict, rows: dict, messy
 
 
 def fractures_table(rng, pid: np.ndarray, fractures: dict, messy: bool) -> pa.Table:
-    from .cohort import patient_ids
 
     n = len(fractures["day"])
     source = np.arange(n)

@@ -10,7 +10,7 @@ reader that already has the old file open keeps reading it until it closes.
 What is published: every table and view of `marts`, `scoring` and `audit`, as tables (a
 snapshot has nothing to recompute), except `audit.quarantine.payload` (the rejected rows as
 sent, which may hold identifiers). `raw`, `identity`, `staging`, `intermediate` never leave the
-warehouse. The data dictionary (dbt docs, `etl.report.dictionary`) is published beside it.
+warehouse. The data dictionary (dbt docs, `etl.docs`) is published beside it.
 `main.snapshot_info` says when and from which schema revision it was published.
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from . import __version__, warehouse
+from .docs import generate_data_dictionary
 from .errors import OsteoregError, WarehouseLockedError
 
 PUBLISHED_SCHEMAS = ("marts", "scoring", "audit")
@@ -93,8 +94,6 @@ def publish_snapshot(warehouse_path: Path, dictionary: bool = True) -> PublishRe
     finally:
         _remove(partial)
     if dictionary:
-        from .report.dictionary import generate_data_dictionary
-
         generate_data_dictionary(warehouse_path)
     return PublishResult(path=target, tables=tuple(tables), rows=rows, seconds=time.perf_counter() - started)
 

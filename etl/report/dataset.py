@@ -12,6 +12,10 @@ import pandas as pd
 # The WHO categories in clinical order (the strings of marts.fct_bmd_assessment.who_category).
 WHO_CATEGORIES = ("normal", "osteopenia", "osteoporosis", "severe_osteoporosis")
 
+# The matched laboratory values of marts.fct_deficiency_flags (one per analyte).
+MATCHED_LABS = ("mg_mmol_l", "vitd_nmol_l", "calcium_mmol_l", "albumin_g_l", "phosphate_mmol_l", "pth_ng_l",
+                "crp_mg_l", "beta_ctx_ng_ml", "p1np_ng_ml")
+
 # Each patient's latest assessment with a WHO category, with the labs matched to it: the
 # cross-sectional unit of both studies (one row per patient keeps the tests' independence).
 ANALYSIS_SET = """
@@ -80,6 +84,11 @@ class Overview:
     quality_failed: int | None
     quality_critical_failed: int | None
     quality_failures: list[tuple]
+    # What the analyses lack, so the page can say so rather than show empty tables
+    assessments_with_labs: int = 0
+    assessments_with_magnesium: int = 0
+    assessments_without_category: int = 0
+    patients_without_birth_year: int = 0
 
 
 def _one(conn, sql: str) -> tuple:
@@ -97,6 +106,11 @@ def overview(conn) -> Overview:
     assessments, first_scan, last_scan = _one(
         conn, "SELECT count(*), min(scan_date), max(scan_date) FROM marts.fct_bmd_assessment")
     lab_results, = _one(conn, "SELECT count(*) FROM marts.fct_lab_result")
+    missing = _one(conn, f"""SELECT
+        (SELECT count(*) FROM marts.fct_deficiency_flags WHERE {' OR '.join(f'{c} IS NOT NULL' for c in MATCHED_LABS)}),
+        (SELECT count(*) FROM marts.fct_deficiency_flags WHERE mg_mmol_l IS NOT NULL),
+        (SELECT count(*) FROM marts.fct_bmd_assessment WHERE who_category IS NULL),
+        (SELECT count(*) FROM marts.dim_patient WHERE birth_year IS NULL)""")
     loads = _one(conn, """SELECT count(*), count(*) FILTER (WHERE status = 'failed'),
         coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0),
         coalesce(sum(rows_duplicate), 0), max(finished_at) FROM audit.loads""")
@@ -118,7 +132,8 @@ def overview(conn) -> Overview:
         quality_run_id=run[0] if run else None, quality_status=run[1] if run else None,
         quality_finished_at=run[2] if run else None, quality_checks=run[3] if run else None,
         quality_failed=run[4] if run else None, quality_critical_failed=run[5] if run else None,
-        quality_failures=failures)
+        quality_failures=failures, assessments_with_labs=missing[0], assessments_with_magnesium=missing[1],
+        assessments_without_category=missing[2], patients_without_birth_year=missing[3])
 
 
 def analysis_set(conn) -> pd.DataFrame:

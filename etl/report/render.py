@@ -65,6 +65,26 @@ CSV files of every mart are in <code>marts/</code> beside this page.</p>
 <td>{{ count(overview.rows_quarantined) }}</td><td>{{ count(overview.rows_duplicate) }}</td>
 <td>{{ when(overview.first_scan) }}</td><td>{{ when(overview.last_scan) }}</td></tr></tbody>
 </table>
+<ul class="note" id="missing">
+{%- if overview.lab_results == 0 %}
+<li>No laboratory result is in this registry: the laboratory rows of Table 1, the magnesium prevalence, the
+correlations and the ROC analysis are empty.</li>
+{%- elif overview.assessments_with_labs == 0 %}
+<li>No laboratory result is matched to any assessment (none collected within the lab-matching window of a scan):
+the laboratory rows of Table 1, the prevalence, the correlations and the ROC analysis are empty.</li>
+{%- elif overview.assessments_with_magnesium == 0 %}
+<li>No serum magnesium result is matched to any assessment: the prevalence, the correlations and the ROC
+analysis are empty.</li>
+{%- endif %}
+{%- if overview.assessments_without_category %}
+<li>{{ count(overview.assessments_without_category) }} assessments have no WHO category (no plausible T-score at the
+lumbar spine, femoral neck or total hip) and are left out of Table 1 and of the prevalence by category.</li>
+{%- endif %}
+{%- if overview.patients_without_birth_year %}
+<li>{{ count(overview.patients_without_birth_year) }} patients have no birth date, so their assessments have no age
+and no age band.</li>
+{%- endif %}
+</ul>
 {% if overview.quality_failures %}
 <table id="quality-failures">
 <thead><tr><th>suite</th><th>expectation</th><th>table.column</th><th>severity</th><th>unexpected rows</th></tr></thead>

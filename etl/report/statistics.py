@@ -104,6 +104,15 @@ class Table1:
         return pd.DataFrame.from_records(records)
 
 
+MISSING = "__missing__"
+
+
+def _levels(values: pd.Series) -> pd.Series:
+    """A categorical column as text, an empty value as MISSING. Through `object` because a
+    nullable column (pandas `boolean`, as DuckDB returns a BOOLEAN with NULLs) refuses a text fill."""
+    return values.astype(object).where(values.notna(), MISSING).astype(str)
+
+
 def _fmt(value: float, digits: int) -> str:
     return f"{value:,.{digits}f}"
 
@@ -161,18 +170,18 @@ def table1(frame: pd.DataFrame) -> Table1:
 
     for column, label, levels in CATEGORICAL:
         observed = frame[column]
-        crosstab = pd.crosstab(observed.fillna("__missing__").astype(str), frame["who_category"])
+        crosstab = pd.crosstab(_levels(observed), frame["who_category"])
         level_rows = []
         present = [g for g in groups if g in crosstab.columns]
         level_keys = {str(level): level for level in levels}
         p_value, test = None, None
-        known = crosstab.loc[[key for key in crosstab.index if key != "__missing__"], present]
+        known = crosstab.loc[[key for key in crosstab.index if key != MISSING], present]
         known = known.loc[known.sum(axis=1) > 0, known.sum(axis=0) > 0]
         if known.shape[0] >= 2 and known.shape[1] >= 2:
             p_value, test = _p(stats.chi2_contingency(known.to_numpy()).pvalue), "chi-square"
         hidden = {}
         for group, rows in by_group.items():
-            group_counts = rows[column].fillna("__missing__").astype(str).value_counts().to_dict()
+            group_counts = _levels(rows[column]).value_counts().to_dict()
             hidden[group] = complementary(group_counts, limit)
         for key, level in level_keys.items():
             cells, numbers = {}, {}

@@ -5,6 +5,7 @@ select
     sex as sex_as_sent,
     {{ dbt.safe_cast('birth_date', api.Column.translate_type('date')) }} as birth_date,
     lower(trim(menopausal_status)) as menopausal_status,
+    menopausal_status_date,
     ethnicity,
     load_id,
     source_row,

@@ -142,6 +142,10 @@ def test_every_nullable_mart_column_is_empty_somewhere_and_the_report_is_written
     assert "&lt;11 assessments have no WHO category" in html
     assert "&lt;11 patients have no birth date" in html
     assert "No laboratory result" not in html
+    # P3 (38, premenopausal): the category that applies is ISCD's, never "normal under 50"
+    assert '<td data-group="within_expected_range_for_age"' in html
+    assert '<tr data-category="within_expected_range_for_age">' in html
+    assert '<tr data-category="normal">' not in html
 
 
 def test_a_registry_of_one_patient_writes_a_report_that_shows_no_small_count(registries, tmp_path):
@@ -158,3 +162,17 @@ def test_a_registry_without_labs_says_there_are_none(registries, tmp_path):
     assert 'data-figure="lab_results">0<' in html
     assert "No laboratory result is in this registry" in html
     assert "magnesium deficiency: no year with enough patients to show" in printed
+
+
+def test_the_headline_quotes_the_latest_complete_year_or_says_it_is_partial():
+    import datetime
+
+    import pandas as pd
+
+    from etl.report.dataset import headline_year
+
+    by_year = pd.DataFrame({"year": [2022, 2023, 2024, 2025], "suppressed": [False, True, False, False]})
+    assert headline_year(by_year, datetime.date(2025, 3, 10)) == (2024, False)
+    assert headline_year(by_year, datetime.date(2026, 1, 2)) == (2025, False)
+    assert headline_year(by_year[by_year["year"] >= 2025], datetime.date(2025, 3, 10)) == (2025, True)
+    assert headline_year(by_year[by_year["year"] == 2023], datetime.date(2025, 3, 10)) == (None, False)

@@ -16,7 +16,7 @@ from .numbers import FLAT_NUMBERS, Numbers
 KINDS: dict[str, dict[str, list[str]]] = {
     "patients": {
         "required": ["patient_id", "sex", "birth_date"],
-        "optional": ["menopausal_status", "ethnicity"],
+        "optional": ["menopausal_status", "ethnicity", "menopausal_status_date"],
     },
     "labs": {
         "required": ["patient_id", "collected_at", "code", "value", "unit"],
@@ -26,7 +26,7 @@ KINDS: dict[str, dict[str, list[str]]] = {
     "dxa": {
         "required": ["patient_id", "scan_date", "site", "t_score"],
         "optional": ["side", "bmd_g_cm2", "z_score", "bmc_g", "area_cm2", "manufacturer",
-                     "height_cm", "weight_kg", "status", "result_id"],
+                     "height_cm", "weight_kg", "status", "result_id", "menopausal_status"],
     },
     "fractures": {
         "required": ["patient_id", "fracture_date", "site"],

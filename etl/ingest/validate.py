@@ -122,6 +122,8 @@ class KindSQL:
 # (`seed_lookup.within` is the CASE form; the loader checks the plan).
 
 
+
+
 def _patient_and_date(field: str, text_column: str) -> list[Check]:
     """The first checks of every kind: whose row it is and when it happened."""
     return [
@@ -148,6 +150,8 @@ def kind_sql(kind: str, formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> 
                 ("birth_date", f"CAST({timestamp(text('birth_date'), formats)} AS DATE)"),
                 ("menopausal_status", f"lower({text('menopausal_status')})"),
                 ("ethnicity", text("ethnicity")),
+                ("menopausal_status_date_txt", text("menopausal_status_date")),
+                ("menopausal_status_date", f"CAST({timestamp(text('menopausal_status_date'), formats)} AS DATE)"),
             ],
             lookups=[],
             derived=[],
@@ -155,9 +159,13 @@ def kind_sql(kind: str, formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> 
                 *_patient_and_date("birth_date", "birth_date_txt"),
                 Check("invalid_category", "menopausal_status",
                       f"t.menopausal_status IS NOT NULL AND {seed.spelled('menopausal_status', 't.menopausal_status')} IS NULL"),
+                Check("invalid_date", "menopausal_status_date",
+                      "t.menopausal_status_date_txt IS NOT NULL AND t.menopausal_status_date IS NULL"),
             ],
-            hash_columns=["patient_id", "sex", "birth_date", "menopausal_status", "ethnicity"],
-            raw_columns=["patient_id", "sex", "birth_date", "menopausal_status", "ethnicity"],
+            hash_columns=["patient_id", "sex", "birth_date", "menopausal_status", "ethnicity",
+                          "menopausal_status_date"],
+            raw_columns=["patient_id", "sex", "birth_date", "menopausal_status", "ethnicity",
+                         "menopausal_status_date"],
         )
     if kind == "labs":
         collected = text("collected_at")
@@ -229,6 +237,7 @@ def kind_sql(kind: str, formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> 
             ("manufacturer", text("manufacturer")),
             ("status", status(text("status"))),
             ("result_id", text("result_id")),
+            ("menopausal_status", f"lower({text('menopausal_status')})"),
         ]
         for n in numeric:
             typed += [(f"{n}_txt", text(n)), (n, number(text(n), numbers)),
@@ -246,16 +255,18 @@ def kind_sql(kind: str, formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> 
                 *_patient_and_date("scan_date", "scan_txt"),
                 Check("invalid_site", "site", "NOT coalesce(t.site_known, false)"),
                 Check("invalid_category", "side", "t.side_txt IS NOT NULL AND t.side IS NULL"),
+                Check("invalid_category", "menopausal_status",
+                      f"t.menopausal_status IS NOT NULL AND {seed.spelled('menopausal_status', 't.menopausal_status')} IS NULL"),
                 Check("invalid_status", "status", "NOT t.status_known"),
                 *_numeric_checks(numeric),
                 Check("missing_value", "t_score",
                       "t.status_final AND t.t_score IS NULL AND t.z_score IS NULL AND t.bmd_g_cm2 IS NULL"),
             ],
             hash_columns=["patient_id", "scan_date", "scan_offset", "site", "side", *numeric, "manufacturer",
-                          "status", "result_id"],
+                          "status", "result_id", "menopausal_status"],
             raw_columns=["patient_id", "scan_date", "scan_offset", "site", "side", "t_score", "z_score",
                          "bmd_g_cm2", "bmc_g", "area_cm2", "manufacturer", "height_cm", "weight_kg", "status",
-                         "result_id"],
+                         "result_id", "menopausal_status"],
         )
     if kind == "fractures":
         day = text("fracture_date")

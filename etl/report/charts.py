@@ -46,7 +46,7 @@ def prevalence_trend(by_year: pd.DataFrame) -> go.Figure:
 def prevalence_by_category_and_age(cells: list[PrevalenceCell], age_bands: list[str]) -> go.Figure:
     figure = go.Figure()
     for category in WHO_CATEGORIES:
-        rows = [c for c in cells if c.who_category == category and c.age_band != "all" and not c.suppressed]
+        rows = [c for c in cells if c.category == category and c.age_band != "all" and not c.suppressed]
         if not rows:
             continue
         rows.sort(key=lambda c: age_bands.index(c.age_band))

@@ -11,12 +11,21 @@ import pandas as pd
 
 # The WHO categories in clinical order (the strings of marts.fct_bmd_assessment.who_category).
 WHO_CATEGORIES = ("normal", "osteopenia", "osteoporosis", "severe_osteoporosis")
+# The categories that apply (marts.fct_bmd_assessment.iscd_category, contract 6): the WHO
+# category where WHO criteria apply (age >= 50 or postmenopausal), else ISCD 2019's Z-score
+# categories. Table 1 and the pooled prevalence are stratified by these, so no figure reads as
+# "osteoporosis under 50" for people the WHO criteria were never meant for.
+CATEGORIES = WHO_CATEGORIES + ("below_expected_range_for_age", "within_expected_range_for_age")
+
+# The matched laboratory values of marts.fct_deficiency_flags (one per analyte).
+MATCHED_LABS = ("mg_mmol_l", "vitd_nmol_l", "calcium_mmol_l", "albumin_g_l", "phosphate_mmol_l", "pth_ng_l",
+                "crp_mg_l", "beta_ctx_ng_ml", "p1np_ng_ml")
 
 # Each patient's latest assessment with a WHO category, with the labs matched to it: the
 # cross-sectional unit of both studies (one row per patient keeps the tests' independence).
 ANALYSIS_SET = """
 SELECT
-    a.assessment_id, a.patient_key, a.scan_date, a.age_at_scan, a.sex, a.who_category,
+    a.assessment_id, a.patient_key, a.scan_date, a.age_at_scan, a.sex, a.who_category, a.iscd_category,
     a.min_t_score, a.bmd_lumbar_spine, a.bmd_femoral_neck, a.bmd_total_hip, a.bmi,
     f.mg_mmol_l, f.mg_deficient, f.mg_below_op_cutoff, f.vitd_nmol_l, f.vitd_status,
     f.calcium_mmol_l, f.phosphate_mmol_l, f.pth_ng_l, f.crp_mg_l, f.beta_ctx_ng_ml, f.p1np_ng_ml
@@ -37,10 +46,11 @@ def age_band_labels(conn) -> list[str]:
 def prevalence_by_category_and_age_sql() -> str:
     """Patients counted as the prevalence marts count them (once per calendar year, through the
     latest assessment of that year with a matched plausible magnesium; dbt macro
-    `mg_prevalence_population`), pooled over the years, by WHO category, age band and both."""
+    `mg_prevalence_population`), pooled over the years, by the category that applies
+    (iscd_category, see CATEGORIES), age band and both. Each cell counts patient-years."""
     return f"""
 WITH population AS (
-    SELECT a.who_category, a.age_band, f.mg_deficient
+    SELECT a.iscd_category AS category, a.age_band, f.mg_deficient
     FROM marts.fct_bmd_assessment AS a
     JOIN marts.fct_deficiency_flags AS f ON f.assessment_id = a.assessment_id
     WHERE f.mg_mmol_l IS NOT NULL
@@ -48,13 +58,13 @@ WITH population AS (
                                ORDER BY a.scan_date DESC) = 1
 )
 SELECT
-    CASE WHEN grouping(who_category) = 1 THEN 'all' ELSE who_category END AS who_category,
+    CASE WHEN grouping(category) = 1 THEN 'all' ELSE category END AS category,
     CASE WHEN grouping(age_band) = 1 THEN 'all' ELSE age_band END AS age_band,
     count(*) AS n_assessed,
     count(*) FILTER (WHERE mg_deficient) AS n_deficient
 FROM population
-WHERE who_category IS NOT NULL AND age_band IS NOT NULL
-GROUP BY GROUPING SETS ((who_category, age_band), (who_category), (age_band), ())
+WHERE category IS NOT NULL AND age_band IS NOT NULL
+GROUP BY GROUPING SETS ((category, age_band), (category), (age_band), ())
 """
 
 
@@ -80,6 +90,11 @@ class Overview:
     quality_failed: int | None
     quality_critical_failed: int | None
     quality_failures: list[tuple]
+    # What the analyses lack, so the page can say so rather than show empty tables
+    assessments_with_labs: int = 0
+    assessments_with_magnesium: int = 0
+    assessments_without_category: int = 0
+    patients_without_birth_year: int = 0
 
 
 def _one(conn, sql: str) -> tuple:
@@ -97,6 +112,11 @@ def overview(conn) -> Overview:
     assessments, first_scan, last_scan = _one(
         conn, "SELECT count(*), min(scan_date), max(scan_date) FROM marts.fct_bmd_assessment")
     lab_results, = _one(conn, "SELECT count(*) FROM marts.fct_lab_result")
+    missing = _one(conn, f"""SELECT
+        (SELECT count(*) FROM marts.fct_deficiency_flags WHERE {' OR '.join(f'{c} IS NOT NULL' for c in MATCHED_LABS)}),
+        (SELECT count(*) FROM marts.fct_deficiency_flags WHERE mg_mmol_l IS NOT NULL),
+        (SELECT count(*) FROM marts.fct_bmd_assessment WHERE who_category IS NULL),
+        (SELECT count(*) FROM marts.dim_patient WHERE birth_year IS NULL)""")
     loads = _one(conn, """SELECT count(*), count(*) FILTER (WHERE status = 'failed'),
         coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0),
         coalesce(sum(rows_duplicate), 0), max(finished_at) FROM audit.loads""")
@@ -118,7 +138,24 @@ def overview(conn) -> Overview:
         quality_run_id=run[0] if run else None, quality_status=run[1] if run else None,
         quality_finished_at=run[2] if run else None, quality_checks=run[3] if run else None,
         quality_failed=run[4] if run else None, quality_critical_failed=run[5] if run else None,
-        quality_failures=failures)
+        quality_failures=failures, assessments_with_labs=missing[0], assessments_with_magnesium=missing[1],
+        assessments_without_category=missing[2], patients_without_birth_year=missing[3])
+
+
+def headline_year(by_year: pd.DataFrame, last_scan) -> tuple[int | None, bool]:
+    """The year a headline quotes and whether it is partial.
+
+    The latest shown (not suppressed) calendar year that is complete, meaning the registry has
+    scans after it; a year the data stop in may hold a few weeks of scans (issue 12: "2025, n =
+    40"). When no shown year is complete, the latest shown year, marked partial.
+    """
+    shown = by_year[~by_year["suppressed"].astype(bool)]
+    if not len(shown):
+        return None, False
+    complete = shown[shown["year"] < last_scan.year] if last_scan is not None else shown.iloc[0:0]
+    if len(complete):
+        return int(complete["year"].iloc[-1]), False
+    return int(shown["year"].iloc[-1]), True
 
 
 def analysis_set(conn) -> pd.DataFrame:

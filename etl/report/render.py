@@ -65,6 +65,26 @@ CSV files of every mart are in <code>marts/</code> beside this page.</p>
 <td>{{ count(overview.rows_quarantined) }}</td><td>{{ count(overview.rows_duplicate) }}</td>
 <td>{{ when(overview.first_scan) }}</td><td>{{ when(overview.last_scan) }}</td></tr></tbody>
 </table>
+<ul class="note" id="missing">
+{%- if overview.lab_results == 0 %}
+<li>No laboratory result is in this registry: the laboratory rows of Table 1, the magnesium prevalence, the
+correlations and the ROC analysis are empty.</li>
+{%- elif overview.assessments_with_labs == 0 %}
+<li>No laboratory result is matched to any assessment (none collected within the lab-matching window of a scan):
+the laboratory rows of Table 1, the prevalence, the correlations and the ROC analysis are empty.</li>
+{%- elif overview.assessments_with_magnesium == 0 %}
+<li>No serum magnesium result is matched to any assessment: the prevalence, the correlations and the ROC
+analysis are empty.</li>
+{%- endif %}
+{%- if overview.assessments_without_category %}
+<li>{{ count(overview.assessments_without_category) }} assessments have no WHO category (no plausible T-score at the
+lumbar spine, femoral neck or total hip) and are left out of Table 1 and of the prevalence by category.</li>
+{%- endif %}
+{%- if overview.patients_without_birth_year %}
+<li>{{ count(overview.patients_without_birth_year) }} patients have no birth date, so their assessments have no age
+and no age band.</li>
+{%- endif %}
+</ul>
 {% if overview.quality_failures %}
 <table id="quality-failures">
 <thead><tr><th>suite</th><th>expectation</th><th>table.column</th><th>severity</th><th>unexpected rows</th></tr></thead>
@@ -73,9 +93,12 @@ CSV files of every mart are in <code>marts/</code> beside this page.</p>
 </table>
 {% endif %}
 
-<h2 id="table1">Table 1: patients by WHO category</h2>
+<h2 id="table1">Table 1: patients by the bone-density category that applies</h2>
 <p class="note">Each patient's latest DXA assessment with a WHO category, with the laboratory results matched
-to it (nearest within the lab-matching window). Continuous variables with |skewness| above {{ skew }} are shown as
+to it (nearest within the lab-matching window). Patients are grouped by the category that applies at that
+assessment (<code>iscd_category</code>): the WHO category where WHO criteria apply (from the age of dbt var
+<code>iscd_who_applies_from_age</code>, or postmenopausal), otherwise ISCD 2019's Z-score categories, because the
+WHO T-score criteria do not apply to younger men and premenopausal women. Continuous variables with |skewness| above {{ skew }} are shown as
 median [IQR] and compared by Kruskal-Wallis, the others as mean (SD) and compared by one-way ANOVA; categorical
 variables as n (% of patients with a value), compared by chi-square. Percentages exclude missing values.</p>
 <table id="table-1">
@@ -94,18 +117,21 @@ calendar year, through their latest assessment of that year with a matched plaus
 <table id="prevalence-by-year">
 <thead><tr><th>year</th><th>patients</th><th>deficient</th><th>prevalence %</th><th>95% CI low %</th><th>95% CI high %</th></tr></thead>
 <tbody>{% for row in by_year %}
-<tr data-year="{{ row.year }}">{% if row.suppressed %}<td>{{ row.year }}</td><td class="suppressed" colspan="5">suppressed (fewer than {{ limit }} patients)</td>
-{% else %}<td>{{ row.year }}</td><td>{{ "{:,}".format(row.n_assessed) }}</td><td>{{ "{:,}".format(row.n_deficient) }}</td>
+{% set partial = overview.last_scan is not none and row.year == overview.last_scan.year %}
+<tr data-year="{{ row.year }}"{% if partial %} data-partial="true"{% endif %}>{% if row.suppressed %}<td>{{ row.year }}{% if partial %} (partial: scans to {{ when(overview.last_scan) }}){% endif %}</td><td class="suppressed" colspan="5">suppressed (fewer than {{ limit }} patients)</td>
+{% else %}<td>{{ row.year }}{% if partial %} (partial: scans to {{ when(overview.last_scan) }}){% endif %}</td><td>{{ "{:,}".format(row.n_assessed) }}</td><td>{{ "{:,}".format(row.n_deficient) }}</td>
 <td>{{ "%.1f" | format(100 * row.prevalence) }}</td><td>{{ "%.1f" | format(100 * row.ci_low) }}</td><td>{{ "%.1f" | format(100 * row.ci_high) }}</td>{% endif %}</tr>{% endfor %}</tbody>
 </table>
-<p class="note">By WHO category and age band, all years pooled (each patient once per year, as above; assessments
-without a WHO category or an age are left out).</p>
+<p class="note">By the category that applies (as in Table 1: WHO, or ISCD's Z-score categories where WHO criteria
+do not apply) and age band, all years pooled. Each cell counts <strong>patient-years</strong>, not patients: a
+patient counts once in every year with an assessment that has a matched magnesium, so n can exceed the number of
+patients. Assessments without a category or an age are left out.</p>
 {{ charts["chart-prevalence-category-age"] }}
 <table id="prevalence-by-category-age">
-<thead><tr><th>WHO category</th>{% for band in age_bands %}<th>{{ band }}</th>{% endfor %}<th>all ages</th></tr></thead>
+<thead><tr><th>category that applies</th>{% for band in age_bands %}<th>{{ band }}</th>{% endfor %}<th>all ages</th></tr></thead>
 <tbody>{% for category in prevalence_categories %}
 <tr data-category="{{ category }}"><td>{{ category.replace("_", " ") }}</td>{% for band in age_bands + ["all"] %}{% set cell = prevalence_grid.get((category, band)) %}
-<td data-age-band="{{ band }}"{% if cell and cell.suppressed %} class="suppressed"{% endif %}>{% if not cell %}–{% elif cell.suppressed %}suppressed{% else %}{{ "%.1f" | format(100 * cell.prevalence) }}% ({{ "%.1f" | format(100 * cell.ci_low) }}–{{ "%.1f" | format(100 * cell.ci_high) }}), n = {{ "{:,}".format(cell.n_assessed) }}{% endif %}</td>{% endfor %}</tr>{% endfor %}</tbody>
+<td data-age-band="{{ band }}"{% if cell and cell.suppressed %} class="suppressed"{% endif %}>{% if not cell %}–{% elif cell.suppressed %}suppressed{% else %}{{ "%.1f" | format(100 * cell.prevalence) }}% ({{ "%.1f" | format(100 * cell.ci_low) }}–{{ "%.1f" | format(100 * cell.ci_high) }}), n = {{ "{:,}".format(cell.n_assessed) }} patient-years{% endif %}</td>{% endfor %}</tr>{% endfor %}</tbody>
 </table>
 
 <h2 id="distribution">Magnesium by WHO category</h2>

@@ -1,4 +1,5 @@
-"""The studies' analyses on the registry's own patients: Table 1 by WHO category, prevalence
+"""The studies' analyses on the registry's own patients: Table 1 by the category that applies
+(WHO, or ISCD where WHO criteria do not apply), prevalence
 with Wilson intervals, Spearman correlations, the ROC of magnesium, calibration by risk decile.
 
 Tests come from scipy and statsmodels; the AUROC interval (DeLong) and the Youden cut-off are
@@ -15,7 +16,7 @@ from scipy import stats
 
 from ..scoring.evaluate import auroc_delong, youden_at_or_below
 from ..rules import dbt_var
-from .dataset import WHO_CATEGORIES
+from .dataset import CATEGORIES
 from .disclosure import complementary, count_text, is_small, shown_count, small_cell_limit
 
 # Presentation rule of thumb (Bulmer, Principles of Statistics, 1979): |skewness| > 1 is highly
@@ -84,7 +85,7 @@ class Table1Row:
 
 @dataclass
 class Table1:
-    groups: list[str]                  # the WHO categories present, then "all"
+    groups: list[str]                  # the categories that apply present, then "all"
     rows: list[Table1Row] = field(default_factory=list)
 
     def row(self, variable: str) -> Table1Row:
@@ -97,11 +98,20 @@ class Table1:
             for group in self.groups:
                 numbers = row.values.get(group)
                 records.append({"variable": row.variable, "label": row.label, "statistic": row.statistic,
-                                "who_category": group, "shown": row.cells.get(group, ""),
+                                "category": group, "shown": row.cells.get(group, ""),
                                 "suppressed": numbers is None and row.cells.get(group) == "suppressed",
                                 **{key: value for key, value in (numbers or {}).items()},
                                 "p_value": row.p_value, "test": row.test})
         return pd.DataFrame.from_records(records)
+
+
+MISSING = "__missing__"
+
+
+def _levels(values: pd.Series) -> pd.Series:
+    """A categorical column as text, an empty value as MISSING. Through `object` because a
+    nullable column (pandas `boolean`, as DuckDB returns a BOOLEAN with NULLs) refuses a text fill."""
+    return values.astype(object).where(values.notna(), MISSING).astype(str)
 
 
 def _fmt(value: float, digits: int) -> str:
@@ -115,10 +125,11 @@ def _digits(values: pd.Series) -> int:
 
 
 def table1(frame: pd.DataFrame) -> Table1:
-    """Characteristics by WHO category with a test across the categories, per patient."""
+    """Characteristics by the category that applies (`iscd_category`: WHO where WHO criteria
+    apply, else ISCD's Z-score categories) with a test across the categories, per patient."""
     limit = small_cell_limit()
-    groups = [c for c in WHO_CATEGORIES if (frame["who_category"] == c).any()]
-    by_group = {group: frame[frame["who_category"] == group] for group in groups}
+    groups = [c for c in CATEGORIES if (frame["iscd_category"] == c).any()]
+    by_group = {group: frame[frame["iscd_category"] == group] for group in groups}
     by_group["all"] = frame
     table = Table1(groups=groups + ["all"])
     counts = {group: len(rows) for group, rows in by_group.items()}
@@ -161,18 +172,18 @@ def table1(frame: pd.DataFrame) -> Table1:
 
     for column, label, levels in CATEGORICAL:
         observed = frame[column]
-        crosstab = pd.crosstab(observed.fillna("__missing__").astype(str), frame["who_category"])
+        crosstab = pd.crosstab(_levels(observed), frame["iscd_category"])
         level_rows = []
         present = [g for g in groups if g in crosstab.columns]
         level_keys = {str(level): level for level in levels}
         p_value, test = None, None
-        known = crosstab.loc[[key for key in crosstab.index if key != "__missing__"], present]
+        known = crosstab.loc[[key for key in crosstab.index if key != MISSING], present]
         known = known.loc[known.sum(axis=1) > 0, known.sum(axis=0) > 0]
         if known.shape[0] >= 2 and known.shape[1] >= 2:
             p_value, test = _p(stats.chi2_contingency(known.to_numpy()).pvalue), "chi-square"
         hidden = {}
         for group, rows in by_group.items():
-            group_counts = rows[column].fillna("__missing__").astype(str).value_counts().to_dict()
+            group_counts = _levels(rows[column]).value_counts().to_dict()
             hidden[group] = complementary(group_counts, limit)
         for key, level in level_keys.items():
             cells, numbers = {}, {}
@@ -200,7 +211,7 @@ def table1(frame: pd.DataFrame) -> Table1:
 
 @dataclass
 class PrevalenceCell:
-    who_category: str
+    category: str                       # the category that applies (dataset.CATEGORIES) or "all"
     age_band: str
     n_assessed: int | None
     n_deficient: int | None
@@ -217,10 +228,10 @@ def prevalence_cells(counts: pd.DataFrame) -> list[PrevalenceCell]:
     for row in counts.itertuples(index=False):
         n, k = int(row.n_assessed), int(row.n_deficient)
         if n < limit:  # the marts' rule (macro is_small_cell): the cell's patients below the limit
-            cells.append(PrevalenceCell(row.who_category, row.age_band, None, None, None, None, None, True))
+            cells.append(PrevalenceCell(row.category, row.age_band, None, None, None, None, None, True))
             continue
         low, high = wilson(k, n)
-        cells.append(PrevalenceCell(row.who_category, row.age_band, n, k, k / n, low, high, False))
+        cells.append(PrevalenceCell(row.category, row.age_band, n, k, k / n, low, high, False))
     return cells
 
 

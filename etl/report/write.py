@@ -34,6 +34,7 @@ class Headline:
     ci_low: float | None
     ci_high: float | None
     prevalence_n: int | None
+    partial_through: object = None               # the last scan date when the year quoted is partial
 
     def sentence(self) -> str:
         limit = small_cell_limit()
@@ -43,7 +44,8 @@ class Headline:
             return f"{people}, {scans}; magnesium deficiency: no year with enough patients to show."
         return (f"{people}, {scans}; magnesium deficiency {100 * self.prevalence:.1f}% "
                 f"(95% CI {100 * self.ci_low:.1f}–{100 * self.ci_high:.1f}%) in {self.prevalence_year} "
-                f"(n = {self.prevalence_n:,}).")
+                + (f"(a partial year: scans to {self.partial_through}) " if self.partial_through else "")
+                + f"(n = {self.prevalence_n:,}).")
 
 
 @dataclass
@@ -76,15 +78,16 @@ def _export_marts(conn, folder: Path) -> dict[str, Path]:
 
 def _headline(overview: dataset.Overview, by_year) -> Headline:
     limit = small_cell_limit()
-    shown = by_year[~by_year["suppressed"].astype(bool)]
-    latest = shown.iloc[-1] if len(shown) else None
+    year, partial = dataset.headline_year(by_year, overview.last_scan)
+    latest = None if year is None else by_year[by_year["year"] == year].iloc[0]
     return Headline(
         patients=shown_count(overview.patients, limit), assessments=shown_count(overview.assessments, limit),
         prevalence_year=None if latest is None else int(latest["year"]),
         prevalence=None if latest is None else float(latest["prevalence"]),
         ci_low=None if latest is None else float(latest["ci_low"]),
         ci_high=None if latest is None else float(latest["ci_high"]),
-        prevalence_n=None if latest is None else int(latest["n_assessed"]))
+        prevalence_n=None if latest is None else int(latest["n_assessed"]),
+        partial_through=overview.last_scan if partial else None)
 
 
 def _model_view(model: dict) -> dict:
@@ -178,14 +181,14 @@ def write_report(warehouse_path: Path, out_dir: Path) -> ReportResult:
         if len(bins):
             figures[f"chart-calibration-{model['name']}"] = charts.calibration(bins, model["name"])
 
-    prevalence_grid = {(c.who_category, c.age_band): c for c in cells}
+    prevalence_grid = {(c.category, c.age_band): c for c in cells}
     html = render({
         "figures": figures, "overview": overview, "limit": limit, "count": lambda n: count_text(n, limit),
         "pvalue": _pvalue, "number": _number, "when": _when, "written_at": _when(datetime.now()),
         "dictionary": None, "table1": table1, "skew": statistics.SKEWNESS_FOR_MEDIAN,
         "mg_deficient": dbt_var("mg_deficient_below_mmol_l"),
         "by_year": by_year.to_dict("records"), "age_bands": age_bands,
-        "prevalence_categories": [c for c in dataset.WHO_CATEGORIES if (c, "all") in prevalence_grid] + ["all"],
+        "prevalence_categories": [c for c in dataset.CATEGORIES if (c, "all") in prevalence_grid] + ["all"],
         "prevalence_grid": prevalence_grid, "distribution_left_out": left_out, "correlations": correlations,
         "scatter_note": (f"One point per patient (latest assessment); a random {charts.SCATTER_POINTS:,} of "
                          f"{scatter_rows:,} are drawn." if scatter_rows > charts.SCATTER_POINTS

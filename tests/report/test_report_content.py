@@ -79,10 +79,12 @@ def test_the_reports_wilson_interval_is_the_marts(demo):
         assert wilson(k, n) == pytest.approx((low, high), abs=1e-12)
 
 
-def test_headline_is_the_latest_shown_year(demo, demo_report):
+def test_headline_is_the_latest_complete_shown_year(demo, demo_report):
+    # complete: the registry has scans after it (the year the data stop in is partial)
     year, n, prevalence, low, high = rows(
         demo.path, "SELECT year, n_assessed, prevalence, ci_low, ci_high FROM marts.mg_deficiency_prevalence_by_year "
-                   "WHERE NOT suppressed ORDER BY year DESC LIMIT 1")[0]
+                   "WHERE NOT suppressed AND year < (SELECT year(max(scan_date)) FROM marts.fct_bmd_assessment) "
+                   "ORDER BY year DESC LIMIT 1")[0]
     headline = demo_report.headline
     assert (headline.patients, headline.assessments) == (
         rows(demo.path, "SELECT count(*) FROM marts.dim_patient")[0][0],
@@ -107,11 +109,11 @@ def test_prevalence_by_category_and_age_band_counts_as_the_marts_do(demo, page):
 
     with duckdb.connect(str(demo.path), read_only=True) as conn:
         population = conn.sql("""
-            SELECT a.patient_key, year(a.scan_date) AS year, a.scan_date, a.age_at_scan, a.who_category, f.mg_deficient
+            SELECT a.patient_key, year(a.scan_date) AS year, a.scan_date, a.age_at_scan, a.iscd_category, f.mg_deficient
             FROM marts.fct_bmd_assessment a JOIN marts.fct_deficiency_flags f USING (assessment_id)
             WHERE f.mg_mmol_l IS NOT NULL""").df()
     population = population.sort_values("scan_date").groupby(["patient_key", "year"]).tail(1)
-    population = population.dropna(subset=["who_category", "age_at_scan"])
+    population = population.dropna(subset=["iscd_category", "age_at_scan"])
     population["age_band"] = population["age_at_scan"].map(_age_band)
     limit = small_cell_limit()
     checked = suppressed = 0
@@ -119,7 +121,7 @@ def test_prevalence_by_category_and_age_band_counts_as_the_marts_do(demo, page):
         category = attrs["data-category"]
         for cell_attrs, text in cells[1:]:
             band = cell_attrs["data-age-band"]
-            group = population[((population["who_category"] == category) | (category == "all"))
+            group = population[((population["iscd_category"] == category) | (category == "all"))
                                & ((population["age_band"] == band) | (band == "all"))]
             if text == "suppressed":
                 assert 0 < len(group) < limit
@@ -144,26 +146,26 @@ def test_prevalence_by_category_and_age_band_counts_as_the_marts_do(demo, page):
 def test_table1_counts_and_tests_recomputed_independently(page, latest, demo_report):
     table = {attrs["data-variable"]: {c[0].get("data-group"): c[1] for c in cells[2:]} | {"p": cells[-2][1]}
              for attrs, cells in page.body_rows("table-1")}
-    for category, group in latest.groupby("who_category"):
+    for category, group in latest.groupby("iscd_category"):
         assert number(table["n"][category]) == len(group)
     assert number(table["n"]["all"]) == len(latest)
     # age is near-symmetric: mean (SD) and ANOVA
-    for category, group in latest.groupby("who_category"):
+    for category, group in latest.groupby("iscd_category"):
         assert table["age_at_scan"][category] == f"{group['age_at_scan'].mean():.1f} ({group['age_at_scan'].std():.1f})"
-    samples = [g["calcium_mmol_l"].dropna() for _, g in latest.groupby("who_category")]
+    samples = [g["calcium_mmol_l"].dropna() for _, g in latest.groupby("iscd_category")]
     assert table["calcium_mmol_l"]["p"] == f"{stats.f_oneway(*samples).pvalue:.3f}"
     # CRP is skewed: median [IQR] and Kruskal-Wallis
     crp = latest["crp_mg_l"].dropna()
     q1, median, q3 = np.percentile(crp, [25, 50, 75])
     assert table["crp_mg_l"]["all"] == f"{median:.2f} [{q1:.2f}–{q3:.2f}]"
-    kruskal = stats.kruskal(*[g["crp_mg_l"].dropna() for _, g in latest.groupby("who_category")]).pvalue
+    kruskal = stats.kruskal(*[g["crp_mg_l"].dropna() for _, g in latest.groupby("iscd_category")]).pvalue
     assert table["crp_mg_l"]["p"] == f"{kruskal:.3f}"
     # sex: counts with percentages, chi-square over the categories
     females = latest[latest["sex"] == "F"]
     assert table["sex=F"]["osteopenia"] == (
-        f"{(females['who_category'] == 'osteopenia').sum():,} "
-        f"({100 * (females['who_category'] == 'osteopenia').sum() / (latest['who_category'] == 'osteopenia').sum():.1f}%)")
-    chi2 = stats.chi2_contingency(pd.crosstab(latest["sex"], latest["who_category"]).to_numpy()).pvalue
+        f"{(females['iscd_category'] == 'osteopenia').sum():,} "
+        f"({100 * (females['iscd_category'] == 'osteopenia').sum() / (latest['iscd_category'] == 'osteopenia').sum():.1f}%)")
+    chi2 = stats.chi2_contingency(pd.crosstab(latest["sex"], latest["iscd_category"]).to_numpy()).pvalue
     assert demo_report.tables["table1"].row("sex").p_value == pytest.approx(chi2)
 
 
@@ -257,8 +259,8 @@ def test_a_tiny_registry_shows_no_small_count(tiny, tmp_path):
     if all(s for s, in by_year):
         assert result.headline.prevalence is None and "no year with enough patients" in result.headline.sentence()
     table1 = {attrs["data-variable"]: cells for attrs, cells in page.body_rows("table-1")}
-    categories = {c: n for c, n in rows(tiny, """SELECT who_category, count(DISTINCT patient_key)
-        FROM marts.fct_bmd_assessment WHERE who_category IS NOT NULL GROUP BY ALL""")}
+    categories = {c: n for c, n in rows(tiny, """SELECT iscd_category, count(DISTINCT patient_key)
+        FROM marts.fct_bmd_assessment WHERE iscd_category IS NOT NULL GROUP BY ALL""")}
     assert any(0 < n < limit for n in categories.values())
     shown_counts = []
     for variable, cells in table1.items():

@@ -40,6 +40,7 @@ select
     end as {{ measure }}_is_plausible,
     {%- endfor %}
     current_versions.manufacturer,
+    current_versions.menopausal_status,
     {{ current_status('current_versions') }} as status,
     current_versions.result_id,
     current_versions.load_id,

@@ -25,6 +25,8 @@ with pivoted as (
         {%- endfor %}
         max(case when height_cm_is_plausible then height_cm end) as height_cm,
         max(case when weight_kg_is_plausible then weight_kg end) as weight_kg,
+        -- the status recorded at the scan; its site rows disagree only by error, max picks one
+        max(menopausal_status) as scan_menopausal_status,
         max(case
             when not t_score_is_plausible or not z_score_is_plausible or not bmd_g_cm2_is_plausible
               or not height_cm_is_plausible or not weight_kg_is_plausible then 1
@@ -45,6 +47,7 @@ select
     {%- endfor %}
     pivoted.height_cm,
     pivoted.weight_kg,
+    pivoted.scan_menopausal_status,
     pivoted.has_implausible_value,
     {%- set core_site = label_of_lowest([
         ('t_score_lumbar_spine', 'lumbar_spine_l1_l4'),

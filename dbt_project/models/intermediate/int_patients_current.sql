@@ -2,7 +2,8 @@
 -- re-deliveries win by (load_id, source_row)). A source that does not carry a field (an HL7 PID
 -- has no menopausal status, a FHIR Patient may have no gender) does not blank what an earlier
 -- export said. Keys without a patient row still appear, with sex `unknown`, so every fact's
--- patient_key has a dimension row.
+-- patient_key has a dimension row. `undated_menopausal_status` is the latest status delivered
+-- without a date (contract 6: the fallback for scans before any dated status).
 {% set latest_known = "partition by patient_id order by case when {col} is null then 1 else 0 end, load_id desc, source_row desc rows between unbounded preceding and unbounded following" %}
 with deliveries as (
     select
@@ -10,6 +11,7 @@ with deliveries as (
         case when sex <> 'unknown' then sex end as sex,
         birth_date,
         menopausal_status,
+        case when menopausal_status_date is null then menopausal_status end as undated_menopausal_status,
         load_id,
         source_row
     from {{ ref('stg_raw__patients') }}
@@ -21,6 +23,7 @@ latest_known as (
         first_value(sex) over ({{ latest_known.format(col='sex') }}) as sex,
         first_value(birth_date) over ({{ latest_known.format(col='birth_date') }}) as birth_date,
         first_value(menopausal_status) over ({{ latest_known.format(col='menopausal_status') }}) as menopausal_status,
+        first_value(undated_menopausal_status) over ({{ latest_known.format(col='undated_menopausal_status') }}) as undated_menopausal_status,
         row_number() over (partition by patient_id order by load_id desc, source_row desc) as delivery_rank
     from deliveries
 )
@@ -29,7 +32,8 @@ select
     patient_map.patient_key,
     coalesce(latest_known.sex, 'unknown') as sex,
     latest_known.birth_date,
-    latest_known.menopausal_status
+    latest_known.menopausal_status,
+    latest_known.undated_menopausal_status
 from {{ ref('stg_identity__patient_map') }} as patient_map
 left join latest_known
     on latest_known.patient_id = patient_map.patient_id

@@ -1,4 +1,5 @@
--- One row per patient and scan date (contract 6) with the WHO and ISCD categories.
+-- One row per patient and scan date (contract 6) with the WHO and ISCD categories; the menopausal
+-- status is the one that belongs to the scan's date (int_dxa_scans_menopausal_status).
 with assessments as (
     select
         scans.assessment_id,
@@ -6,7 +7,8 @@ with assessments as (
         scans.scan_date,
         {{ whole_years_between('patients.birth_date', 'scans.scan_date') }} as age_at_scan,
         patients.sex,
-        patients.menopausal_status,
+        status_at_scan.menopausal_status,
+        status_at_scan.menopausal_status_basis,
         scans.t_score_lumbar_spine,
         scans.t_score_femoral_neck,
         scans.t_score_total_hip,
@@ -32,6 +34,8 @@ with assessments as (
         on patients.patient_key = scans.patient_key
     left join {{ ref('int_patients_first_fragility_fracture') }} as fractures
         on fractures.patient_key = scans.patient_key
+    left join {{ ref('int_dxa_scans_menopausal_status') }} as status_at_scan
+        on status_at_scan.assessment_id = scans.assessment_id
 ),
 
 categorised as (
@@ -58,6 +62,7 @@ select
     {{ age_band('age_at_scan') }} as age_band,
     sex,
     menopausal_status,
+    menopausal_status_basis,
     t_score_lumbar_spine,
     t_score_femoral_neck,
     t_score_total_hip,

@@ -12,6 +12,7 @@ select
     manufacturer,
     height_cm,
     weight_kg,
+    lower(trim(menopausal_status)) as menopausal_status,
     upper(trim(status)) as status,
     result_id,
     load_id,

@@ -6,6 +6,7 @@ select
     patients.sex as sex_as_sent,
     {{ dbt.safe_cast('patients.birth_date', api.Column.translate_type('date')) }} as birth_date,
     lower(trim(patients.menopausal_status)) as menopausal_status,
+    patients.menopausal_status_date,
     patients.ethnicity,
     patients.load_id,
     patients.source_row,

@@ -180,7 +180,7 @@ def test_failure_half_way_leaves_nothing(exports, warehouse_path, secret, query,
         raise RuntimeError("disk full")
 
     # Fail after the raw rows of the first batch were inserted: the rollback must take them back.
-    monkeypatch.setattr(identity, "assign_keys", explode)
+    monkeypatch.setattr(identity, "resolve_keys", explode)
     with pytest.raises(RuntimeError):
         ingest_paths(warehouse_path, [exports / "labs.csv"])
     assert query("SELECT count(*) FROM raw.lab_results") == [(0,)]

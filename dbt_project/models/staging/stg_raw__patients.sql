@@ -1,6 +1,8 @@
+-- Patients as resolved by identity (contract 2a): `patient_id` is the person a source
+-- reference stands for, so one patient sent by several formats or hospitals is one patient.
 -- One row per delivered patient version: names and types for the layers above.
 select
-    patient_id,
+    coalesce(refs.person_id, delivered.patient_id) as patient_id,
     {{ sex_from_source('sex') }} as sex,
     sex as sex_as_sent,
     {{ dbt.safe_cast('birth_date', api.Column.translate_type('date')) }} as birth_date,
@@ -9,4 +11,6 @@ select
     load_id,
     source_row,
     source_file
-from {{ source('raw', 'patients') }}
+from {{ source('raw', 'patients') }} as delivered
+left join {{ source('identity', 'patient_references') }} as refs
+    on refs.patient_id = delivered.patient_id

@@ -1,4 +1,19 @@
-"""Pseudonymous patient keys: HMAC-SHA256 of the source patient id under a secret kept off the database.
+"""Patient identity (contract section 2a) and pseudonymous keys: HMAC-SHA256 of the patient
+under a secret kept off the database.
+
+A raw row carries a source reference: an identifier value, qualified by its namespace as FHIR
+token search writes it (`system|value`, `HOSPA|1001`), or a FHIR logical reference
+(`Patient/abc`). `identity.patient_map` gives each reference its key; `identity.patient_references`
+records the patient (`person_id`) it was resolved to:
+- a namespace is placed in a registry namespace by the identity settings (a YAML file kept beside
+  the warehouse) or, when it is the only one its format has brought, in the default namespace;
+  a second undeclared namespace of a format fails the file (nothing is merged by guess);
+- a FHIR logical reference stands for the record identifier of that Patient resource when some
+  load has brought the Patient (its identifiers are in `identity.patient_identifiers`), so the
+  order in which Patient and Observation files arrive does not matter;
+- the person is the value in the default namespace, else `<registry namespace>|<value>`.
+Every load re-resolves all references (set-based SQL), so a merge or split of identities re-keys
+through the map; a person keeps the key it was first given.
 
 The secret comes from $OSTEOREG_SECRET or from a file beside the warehouse, created once with
 owner-only permissions. It never enters the database, so a copy of the warehouse (or of the
@@ -14,10 +29,18 @@ import os
 import secrets
 from pathlib import Path
 
+import shutil
+
 import duckdb
+import yaml
 
-from .errors import OsteoregError
+from .errors import InputError, OsteoregError
 
+DEFAULT_NAMESPACE = "default"
+SETTINGS_SUFFIX = ".identity.yaml"
+# The format families whose namespaces are counted apart (one hospital sends several formats).
+FORMAT_GROUPS = {"csv": "flat", "tsv": "flat", "parquet": "flat", "hl7v2": "hl7v2",
+                 "fhir_json": "fhir", "fhir_ndjson": "fhir"}
 KEY_HEX_CHARS = 16  # 64 bits: collision odds for 10M patients about 3e-6; short enough to read
 _BLOCK = 64          # SHA-256 block size in bytes (RFC 2104)
 
@@ -57,22 +80,166 @@ def _pads(secret: bytes) -> tuple[bytes, bytes]:
 
 
 def assign_keys(conn: duckdb.DuckDBPyConnection, source_table: str, load_id: int, secret: bytes) -> int:
-    """Give every patient id in `source_table` that has none yet a key; returns how many were added.
+    """Give every patient id in `source_table` that has none yet a key; returns how many were added."""
+    return resolve_keys(conn, source_table, load_id, secret)
 
-    HMAC is written out in SQL (RFC 2104: H(k^opad || H(k^ipad || m))) so a million new ids take
-    about a second inside DuckDB instead of a Python loop.
+
+def settings_path(warehouse_path: Path) -> Path:
+    warehouse_path = Path(warehouse_path)
+    return warehouse_path.with_name(warehouse_path.name + SETTINGS_SUFFIX)
+
+
+def load_settings(warehouse_path: Path, given: Path | None = None) -> dict[str, str]:
+    """Source namespace -> registry namespace, from `given` (then kept beside the warehouse, so
+    later ingests place namespaces the same way) or from the copy kept there.
+
+    The file: `namespaces: {default: [HOSPA, "urn:oid:1.2.3"], hospital_b: [HOSPB]}`: each
+    registry namespace lists the source namespaces that are one.
     """
+    kept = settings_path(warehouse_path)
+    path = Path(given) if given else kept
+    if not path.exists():
+        if given:
+            raise InputError(f"The identity settings file {path} does not exist.")
+        return {}
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        raise InputError(f"The identity settings file {path} is not valid YAML.") from None
+    spec = doc.get("namespaces") if isinstance(doc, dict) else None
+    if not isinstance(spec, dict):
+        raise InputError(f"The identity settings file {path} needs a `namespaces` mapping, e.g. "
+                         f"`namespaces: {{default: [HOSPA], hospital_b: [HOSPB]}}`.")
+    placed: dict[str, str] = {}
+    for registry, sources in spec.items():
+        sources = [sources] if isinstance(sources, str) else sources
+        if not isinstance(sources, list) or not all(isinstance(s, (str, int)) for s in sources):
+            raise InputError(f"The identity settings file {path}: `namespaces.{registry}` must list source namespaces.")
+        for source in map(str, sources):
+            if placed.get(source, str(registry)) != str(registry):
+                raise InputError(f"The identity settings file {path} places namespace {source!r} in both "
+                                 f"{placed[source]!r} and {registry!r}.")
+            placed[source] = str(registry)
+    if given and path.resolve() != kept.resolve():
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, kept)
+        os.chmod(kept, 0o600)
+    return placed
+
+
+def apply_settings(conn: duckdb.DuckDBPyConnection, settings: dict[str, str]) -> None:
+    """Namespaces seen before take the place the settings now give them (a merge or a split)."""
+    for source, registry in settings.items():
+        conn.execute("UPDATE identity.namespaces SET registry_namespace = ?, placed_by = 'settings' "
+                     "WHERE namespace = ? AND registry_namespace <> ?", [registry, source, registry])
+
+
+def place_namespaces(conn: duckdb.DuckDBPyConnection, load_id: int, fmt: str, found: set[str],
+                     settings: dict[str, str], path: Path) -> None:
+    """Record the namespaces a file brings; refuse a second undeclared namespace of its format."""
+    group = FORMAT_GROUPS.get(fmt, fmt)
+    known = {r[0] for r in conn.execute("SELECT namespace FROM identity.namespaces").fetchall()}
+    new = sorted(found - known)
+    declared = [n for n in new if n in settings]
+    undeclared = [n for n in new if n not in settings]
+    if undeclared:
+        defaults = {r[0] for r in conn.execute(
+            "SELECT namespace FROM identity.namespaces WHERE source_format = ? AND placed_by = 'only_namespace'",
+            [group]).fetchall()}
+        together = sorted(defaults | set(undeclared))
+        if len(together) > 1:
+            listed = ", ".join(repr(n) for n in together)
+            raise InputError(
+                f"{path}: patient identifiers of {group} come from the namespaces {listed}, which the identity "
+                f"settings do not place; say which are one hospital with `osteoreg ingest --identity FILE`, e.g. "
+                f"`namespaces: {{default: [{together[0]}], hospital_b: [{together[1]}]}}`.")
+    rows = ([[n, group, settings[n], "settings", load_id] for n in declared]
+            + [[n, group, DEFAULT_NAMESPACE, "only_namespace", load_id] for n in undeclared])
+    if rows:
+        conn.executemany("INSERT INTO identity.namespaces VALUES (?, ?, ?, ?, ?)", rows)
+
+
+def record_identifiers(conn: duckdb.DuckDBPyConnection, load_id: int, fmt: str, table: str) -> None:
+    """Identifiers a reader saw (`table`: namespace, id_type, id_value, reference, patient_id),
+    each with the record reference of the patient it belongs to; seen again, only last_load_id moves."""
+    conn.execute(f"""
+        INSERT INTO identity.patient_identifiers
+        SELECT DISTINCT $group, coalesce(namespace, ''), coalesce(id_type, ''), id_value, reference, patient_id,
+               NULL, $load_id, $load_id
+        FROM {table} WHERE id_value IS NOT NULL AND patient_id IS NOT NULL
+        ON CONFLICT DO UPDATE SET last_load_id = excluded.last_load_id, reference = excluded.reference
+    """, {"group": FORMAT_GROUPS.get(fmt, fmt), "load_id": load_id})
+
+
+def _hmac_sql(column: str) -> str:
+    """HMAC written out in SQL (RFC 2104: H(k^opad || H(k^ipad || m))), parameters $outer/$inner:
+    a million new ids take about a second inside DuckDB instead of a Python loop."""
+    return f"left(sha256($outer || unhex(sha256($inner || encode({column})))), {KEY_HEX_CHARS})"
+
+
+def resolve_keys(conn: duckdb.DuckDBPyConnection, references: str, load_id: int, secret: bytes) -> int:
+    """Give the references in `references` (a query with a `patient_id` column) a map row, then
+    re-resolve every reference to its person and re-key those whose person changed; returns how
+    many references were new."""
     inner, outer = _pads(secret)
     before = conn.execute("SELECT count(*) FROM identity.patient_map").fetchall()[0][0]
-    conn.execute(
-        f"""
+    conn.execute(f"""
         INSERT INTO identity.patient_map (patient_id, patient_key, first_load_id, created_at)
-        SELECT patient_id,
-               left(sha256($outer || unhex(sha256($inner || encode(patient_id)))), {KEY_HEX_CHARS}),
-               $load_id, current_localtimestamp()
-        FROM (SELECT DISTINCT patient_id FROM {source_table}) AS ids
+        SELECT patient_id, '', $load_id, current_localtimestamp()
+        FROM (SELECT DISTINCT patient_id FROM {references}) AS ids
         WHERE NOT EXISTS (SELECT 1 FROM identity.patient_map AS m WHERE m.patient_id = ids.patient_id)
-        """,
-        {"outer": outer, "inner": inner, "load_id": load_id},
-    )
-    return conn.execute("SELECT count(*) FROM identity.patient_map").fetchall()[0][0] - before
+    """, {"load_id": load_id})
+    added = conn.execute("SELECT count(*) FROM identity.patient_map").fetchall()[0][0] - before
+    conn.execute("""
+        CREATE OR REPLACE TEMP TABLE stage_identity_resolved AS
+        WITH links AS (
+            -- a FHIR logical reference stands for the record identifier of its Patient
+            SELECT reference, arg_max(patient_id, last_load_id) AS record
+            FROM identity.patient_identifiers
+            WHERE reference IS NOT NULL AND reference <> patient_id
+            GROUP BY reference
+        ), refs AS (
+            SELECT m.patient_id AS ref, coalesce(l.record, m.patient_id) AS record, m.patient_key,
+                   r.person_id AS old_person
+            FROM identity.patient_map AS m
+            LEFT JOIN links AS l ON l.reference = m.patient_id
+            LEFT JOIN identity.patient_references AS r ON r.patient_id = m.patient_id
+        ), split AS (
+            SELECT *, nullif(strpos(record, '|'), 0) AS bar FROM refs
+        )
+        SELECT s.ref, s.patient_key, s.old_person,
+            CASE WHEN s.record LIKE 'Patient/%' THEN substr(s.record, 9)
+                 WHEN n.registry_namespace = 'default' THEN substr(s.record, s.bar + 1)
+                 WHEN n.registry_namespace IS NOT NULL THEN n.registry_namespace || '|' || substr(s.record, s.bar + 1)
+                 ELSE s.record END AS person
+        FROM split AS s
+        LEFT JOIN identity.namespaces AS n ON s.bar IS NOT NULL AND n.namespace = left(s.record, s.bar - 1)
+    """)
+    conn.execute(f"""
+        CREATE OR REPLACE TEMP TABLE stage_identity_rekeyed AS
+        WITH kept AS (   -- a person keeps the key it was first given (whatever the secret now is)
+            SELECT person, min(patient_key) AS patient_key
+            FROM stage_identity_resolved
+            WHERE person = old_person AND patient_key <> ''
+            GROUP BY person
+        )
+        SELECT r.ref, r.person, coalesce(k.patient_key, {_hmac_sql('r.person')}) AS patient_key
+        FROM stage_identity_resolved AS r
+        LEFT JOIN kept AS k USING (person)
+        WHERE r.old_person IS DISTINCT FROM r.person OR r.patient_key = ''
+    """, {"outer": outer, "inner": inner})
+    conn.execute("""
+        UPDATE identity.patient_map AS m SET patient_key = k.patient_key
+        FROM stage_identity_rekeyed AS k WHERE m.patient_id = k.ref AND m.patient_key <> k.patient_key""")
+    conn.execute("""
+        INSERT INTO identity.patient_references
+        SELECT ref, person, $load_id FROM stage_identity_rekeyed
+        ON CONFLICT DO UPDATE SET person_id = excluded.person_id, resolved_load_id = excluded.resolved_load_id
+    """, {"load_id": load_id})
+    conn.execute("""
+        UPDATE identity.patient_identifiers AS i SET patient_key = m.patient_key
+        FROM identity.patient_map AS m
+        WHERE m.patient_id = i.patient_id AND i.patient_key IS DISTINCT FROM m.patient_key""")
+    conn.execute("DROP TABLE stage_identity_resolved")
+    conn.execute("DROP TABLE stage_identity_rekeyed")
+    return added

@@ -11,26 +11,32 @@ from typing import Any
 
 from .numbers import FLAT_NUMBERS, Numbers
 
+# `patient_id_namespace`: the namespace of `patient_id` (HL7 CX.4, FHIR identifier.system, a
+# profile's namespace; contract section 2a). `reported_at`: the source's time of this version
+# (HL7 MSH-7/OBX-19, FHIR meta.lastUpdated or issued); `version_seq`: its order where the source
+# gives only an order (a FHIR history Bundle); both decide which version is current (section 5).
+_IDENTITY_AND_VERSION = ["patient_id_namespace", "reported_at", "version_seq"]
+
 # Column order is the order of the canonical staging tables. `required` columns must be present in
 # a flat file's header for the file to be recognised as that kind.
 KINDS: dict[str, dict[str, list[str]]] = {
     "patients": {
         "required": ["patient_id", "sex", "birth_date"],
-        "optional": ["menopausal_status", "ethnicity", "menopausal_status_date"],
+        "optional": ["menopausal_status", "ethnicity", "menopausal_status_date", "patient_id_namespace"],
     },
     "labs": {
         "required": ["patient_id", "collected_at", "code", "value", "unit"],
         "optional": ["code_system", "name", "reference_range", "abnormal_flag", "status",
-                     "accession_id", "result_id", "loinc_code"],
+                     "accession_id", "result_id", "loinc_code", *_IDENTITY_AND_VERSION],
     },
     "dxa": {
         "required": ["patient_id", "scan_date", "site", "t_score"],
         "optional": ["side", "bmd_g_cm2", "z_score", "bmc_g", "area_cm2", "manufacturer",
-                     "height_cm", "weight_kg", "status", "result_id", "menopausal_status"],
+                     "height_cm", "weight_kg", "status", "result_id", "menopausal_status", *_IDENTITY_AND_VERSION],
     },
     "fractures": {
         "required": ["patient_id", "fracture_date", "site"],
-        "optional": ["fragility", "code", "code_system", "status", "result_id"],
+        "optional": ["fragility", "code", "code_system", "status", "result_id", *_IDENTITY_AND_VERSION],
     },
 }
 
@@ -85,3 +91,7 @@ class ReaderResult:
     rows_skipped: int = 0             # resources of types the registry does not use (FHIR), counted
     profile: str | None = None
     scratch: list = field(default_factory=list)  # temporary files the loader removes after the file
+    # A temp table of every patient identifier the file named (HL7 PID-3 repetitions, FHIR
+    # Patient.identifier and logical ids): namespace, id_type, id_value, reference (the string raw
+    # rows use for it, if any) and patient_id (the record reference of the patient it belongs to).
+    identifiers: str | None = None

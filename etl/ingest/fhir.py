@@ -28,6 +28,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
+from .. import terminology
 from ..terminology import seed_path
 from .canonical import Batch, ReaderResult, Reject
 from .numbers import STRICT_NUMBERS
@@ -41,6 +44,13 @@ RESOURCE_TYPES_USED = ("Patient", "Observation", "Condition", "Procedure")
 # US Core vital signs (LOINC, UCUM unit) that the dxa kind carries: height and weight measured on
 # a scan's date go onto that date's DXA rows (the Observations themselves also load as results).
 VITAL_SIGNS = {"8302-2": ("height_cm", "cm"), "29463-7": ("weight_kg", "kg")}
+
+
+def _tracked_loinc() -> list[str]:
+    """LOINC codes the registry reads (analytes, DXA, vital signs): such a coding wins over the
+    first one when a code carries several."""
+    dxa = [r["loinc_code"] for r in terminology.rows("dxa_codes")]
+    return sorted(set(terminology.analyte_by_loinc()) | set(dxa) | set(VITAL_SIGNS) | {"39156-5"})
 
 # The elements the registry reads, each by one JSONPath: all are taken in one parse per line
 # (`json_extract_string` with a list of paths), which is several times faster than transforming
@@ -56,7 +66,11 @@ _PATHS = {
     "range_text": "$.referenceRange[0].text", "range_low": "$.referenceRange[0].low.value",
     "range_high": "$.referenceRange[0].high.value",
     "interpretation_code": "$.interpretation[0].coding[0].code", "interpretation_text": "$.interpretation[0].text",
-    "gender": "$.gender", "birth_date": "$.birthDate", "identifier_value": "$.identifier[0].value",
+    "gender": "$.gender", "birth_date": "$.birthDate", "identifier_json": "$.identifier",
+    "subject_identifier_system": "$.subject.identifier.system", "subject_identifier_value": "$.subject.identifier.value",
+    "last_updated": "$.meta.lastUpdated", "version_id": "$.meta.versionId", "issued": "$.issued",
+    "value_integer": "$.valueInteger", "value_boolean": "$.valueBoolean",
+    "value_concept_text": "$.valueCodeableConcept.text", "value_concept_code": "$.valueCodeableConcept.coding[0].code",
     "onset_date_time": "$.onsetDateTime", "onset_period_start": "$.onsetPeriod.start",
     "recorded_date": "$.recordedDate", "performed_date_time": "$.performedDateTime",
     "performed_period_start": "$.performedPeriod.start",
@@ -64,7 +78,22 @@ _PATHS = {
     "body_site_text": "$.bodySite[0].text", "body_site_display": "$.bodySite[0].coding[0].display",
     "extension_json": "$.extension",
 }
+# The record reference of a Patient row, as `validate.patient_reference` writes the same identifier
+# (value, qualified by its system in the loader) or, without a record identifier, its logical id.
+_RECORD_REFERENCE_VALUE = "coalesce(record_identifier.value, 'Patient/' || id)"
+_RECORD_REFERENCE = ("CASE WHEN record_identifier.value IS NULL THEN 'Patient/' || id "
+                     "WHEN nullif(record_identifier.system, '') IS NULL THEN record_identifier.value "
+                     "ELSE record_identifier.system || '|' || record_identifier.value END")
 _CODINGS = [{"system": "VARCHAR", "code": "VARCHAR", "display": "VARCHAR"}]
+_IDENTIFIERS = [{"system": "VARCHAR", "value": "VARCHAR", "use": "VARCHAR",
+                 "type": {"coding": [{"system": "VARCHAR", "code": "VARCHAR"}], "text": "VARCHAR"}}]
+# LOINC's other spellings of its system (contract section 4).
+LOINC_ALIASES = ("http://loinc.org/", "urn:oid:2.16.840.1.113883.6.1", "https://loinc.org")
+# The identifier that names the patient's record (contract section 2a): type MR, else `use`
+# usual/official without a type; never SS, DL, insurance or account numbers.
+_RECORD_IDENTIFIER = """coalesce(
+    list_filter(ids, lambda i: i.value IS NOT NULL AND list_contains(list_transform(i.type.coding, lambda c: c.code), 'MR'))[1],
+    list_filter(ids, lambda i: i.value IS NOT NULL AND i.type IS NULL AND i.use IN ('usual', 'official'))[1])"""
 _EXTENSIONS = [{"url": "VARCHAR", "valueCoding": {"system": "VARCHAR", "code": "VARCHAR"},
                 "valueCode": "VARCHAR", "valueBoolean": "VARCHAR",
                 "extension": [{"url": "VARCHAR", "valueString": "VARCHAR"}]}]
@@ -117,13 +146,13 @@ def read(path: Path, conn) -> ReaderResult:
     source = f"src_fhir_source_{tag}"
     if _is_ndjson(path):
         result = ReaderResult(format="fhir_ndjson")
-        _ndjson_source(path, conn, source, tag)
+        _ndjson_source(path, conn, source, tag, result)
     else:
         result = ReaderResult(format="fhir_json")
         if not _json_source(path, conn, source, result):
             return result
     _map_resources(conn, source, tag, result)
-    for leftover in (f"src_fhir_source_{tag}", f"src_fhir_lines_{tag}"):
+    for leftover in (source, f"{source}_entries", f"src_fhir_base_{tag}", f"src_fhir_lines_{tag}"):
         kind = conn.execute("SELECT table_type FROM information_schema.tables WHERE table_catalog = 'temp' "
                             "AND table_name = ?", [leftover]).fetchall()
         if kind:
@@ -131,95 +160,179 @@ def read(path: Path, conn) -> ReaderResult:
     return result
 
 
-def _ndjson_source(path: Path, conn, source: str, tag: str) -> None:
-    """Lines as text in file order. DuckDB keeps insertion order on CREATE TABLE AS, so a fresh
-    temp table's row ids run consecutively in file order; inside the loader's transaction they
-    start at a transaction-local base, hence the line number is rowid - min(rowid) + 1."""
+class _Malformed(ValueError):
+    """A JSON document that is no FHIR resource or Bundle the reader can walk (one sentence)."""
+
+
+def _ndjson_source(path: Path, conn, source: str, tag: str, result: ReaderResult) -> None:
+    """Lines as text in file order, as `source` (source_row, line, version_seq).
+
+    DuckDB keeps insertion order on CREATE TABLE AS, so a fresh temp table's row ids run
+    consecutively in file order; inside the loader's transaction they start at a
+    transaction-local base, hence the line number is rowid - min(rowid) + 1. A file with bytes
+    that are not UTF-8 is read line by line in Python instead: only the bad lines are
+    quarantined. A line holding a whole Bundle is opened into its entries.
+    """
     lines = f"src_fhir_lines_{tag}"
+    base = f"src_fhir_base_{tag}"
     conn.execute("SET preserve_insertion_order = true")  # set here: the loader may have turned it off
-    conn.execute(f"""
-        CREATE TEMP TABLE {lines} AS
-        SELECT line FROM read_csv({_sql_string(str(path))}, columns = {{'line': 'VARCHAR'}},
-            header = false, delim = '\x01', quote = '', escape = '', auto_detect = false,
-            strict_mode = false, max_line_size = 1073741824)""").fetchall()
-    # A view, not a copy: the lines are scanned once, by the extraction.
+    try:
+        conn.execute(f"""
+            CREATE TEMP TABLE {lines} AS
+            SELECT line FROM read_csv({_sql_string(str(path))}, columns = {{'line': 'VARCHAR'}},
+                header = false, delim = '\x01', quote = '', escape = '', auto_detect = false,
+                strict_mode = false, max_line_size = 1073741824)""").fetchall()
+        # A view, not a copy: the lines are scanned once, by the extraction.
+        conn.execute(f"""
+            CREATE TEMP VIEW {base} AS
+            SELECT rowid - (SELECT min(rowid) FROM {lines}) + 1 AS source_row, line FROM {lines}
+            WHERE line IS NOT NULL AND (left(line, 1) NOT IN (' ', '\t', '\r') OR trim(line) <> '')""").fetchall()
+    except duckdb.Error as error:
+        if "utf" not in str(error).lower() and "unicode" not in str(error).lower():
+            raise
+        _ndjson_by_line(path, conn, base, result)
+    bundles = conn.execute(f"""
+        SELECT source_row, line FROM {base}
+        WHERE contains(line, '"Bundle"') AND TRY(json_extract_string(line, '$.resourceType')) = 'Bundle'
+    """).fetchall()
+    if not bundles:
+        conn.execute(f"CREATE TEMP VIEW {source} AS SELECT *, NULL::BIGINT AS version_seq FROM {base}").fetchall()
+        return
+    opened: list[tuple[int, str, int | None]] = []
+    for row, line in bundles:
+        try:
+            opened += _bundle_rows(json.loads(line), result, row)
+        except (_Malformed, ValueError, RecursionError) as problem:
+            result.rejects.append(Reject(row, "unparseable_message", None, _payload(line, str(problem))))
+    entries = _rows_table(opened)  # noqa: F841 (read by DuckDB's replacement scan)
+    conn.execute(f"CREATE TEMP TABLE {source}_entries AS SELECT * FROM entries").fetchall()
+    rows = ", ".join(str(row) for row, _ in bundles)
     conn.execute(f"""
         CREATE TEMP VIEW {source} AS
-        SELECT rowid - (SELECT min(rowid) FROM {lines}) + 1 AS source_row, line FROM {lines}
-        WHERE line IS NOT NULL AND (left(line, 1) NOT IN (' ', '\t', '\r') OR trim(line) <> '')""").fetchall()
+        SELECT *, NULL::BIGINT AS version_seq FROM {base} WHERE source_row NOT IN ({rows})
+        UNION ALL SELECT * FROM {source}_entries""").fetchall()
 
 
-def _patient_id(resource: dict, full_url: str | None = None) -> str | None:
-    if resource.get("id"):
-        return str(resource["id"])
-    for identifier in resource.get("identifier") or []:
-        if isinstance(identifier, dict) and identifier.get("value"):
-            return str(identifier["value"])
-    if full_url and full_url.startswith("urn:uuid:"):
+def _ndjson_by_line(path: Path, conn, base: str, result: ReaderResult) -> None:
+    """The slow path for a file with bytes that are not UTF-8: such a line is quarantined whole
+    (as Latin-1 text, so nothing is lost), every other line is read."""
+    import pyarrow as pa
+
+    rows, lines = [], []
+    for number, raw in enumerate(Path(path).read_bytes().split(b"\n"), 1):
+        raw = raw.rstrip(b"\r")
+        if not raw.strip():
+            continue
+        try:
+            lines.append(raw.decode("utf-8"))
+            rows.append(number)
+        except UnicodeDecodeError as error:
+            result.rejects.append(Reject(number, "unparseable_message", None, {
+                "line": raw.decode("latin-1"),
+                "error": f"line {number} is not UTF-8 text (byte {error.start + 1})"}))
+    decoded = pa.table({"source_row": pa.array(rows, pa.int64()),  # noqa: F841
+                        "line": pa.array(lines, pa.string())})
+    conn.execute(f"CREATE TEMP TABLE {base} AS SELECT * FROM decoded").fetchall()
+
+
+def _logical_id(resource: dict, full_url: str | None = None) -> str | None:
+    """The Patient's logical id: `Patient.id`, else the uuid of its `urn:uuid:` fullUrl (a
+    transaction Bundle). Never an identifier: which identifier names the patient is decided in
+    SQL (`_RECORD_IDENTIFIER`), the same way for every file shape."""
+    if isinstance(resource.get("id"), str) and resource["id"]:
+        return resource["id"]
+    if isinstance(full_url, str) and full_url.startswith("urn:uuid:"):
         return full_url[len("urn:uuid:"):]
     return None
 
 
-def _json_source(path: Path, conn, source: str, result: ReaderResult) -> bool:
-    """Entries of a Bundle (or the one resource) with their references resolved to Patient ids.
-    Returns False when there is nothing to map: a file that is not JSON (quarantined whole) or a
-    Bulk Data manifest (skipped)."""
+def _rows_table(rows: list[tuple[int, str, int | None]]):
     import pyarrow as pa
 
-    text = path.read_bytes().decode("utf-8-sig", errors="replace")
-    try:
-        document = json.loads(text)
-    except ValueError as error:
-        result.rejects.append(Reject(1, "unparseable_message", None,
-                                     {"text": text, "error": f"the file is not valid JSON: {error}"}))
-        result.rows_read = 1
-        return False
-    if isinstance(document, dict) and "resourceType" not in document and "output" in document \
-            and "transactionTime" in document:
-        result.rows_skipped = 1  # a Bulk Data export manifest: it lists files, it holds no resources
-        return False
-    if isinstance(document, dict) and document.get("resourceType") == "Bundle":
-        entries = [(index + 1, entry.get("resource") if isinstance(entry, dict) else entry,
-                    entry.get("fullUrl") if isinstance(entry, dict) else None)
-                   for index, entry in enumerate(document.get("entry") or [])]
-    else:
-        entries = [(1, document, None)]
+    return pa.table({"source_row": pa.array([r[0] for r in rows], pa.int64()),
+                     "line": pa.array([r[1] for r in rows], pa.string()),
+                     "version_seq": pa.array([r[2] for r in rows], pa.int64())})
+
+
+def _bundle_rows(document: Any, result: ReaderResult, line: int | None = None) -> list[tuple[int, str, int | None]]:
+    """A Bundle's entries (or the one resource) as (source_row, JSON text, version_seq), with
+    references to Patients in the Bundle written as `Patient/<logical id>`: by fullUrl
+    (`urn:uuid:`), `Patient/<id>` or a contained `#id`. `line`: the NDJSON line holding the Bundle
+    (every entry keeps it as its source row); else an entry's row is its index + 1.
+    A history Bundle runs newest first: `version_seq` is higher for newer entries."""
+    if not isinstance(document, dict) or not isinstance(document.get("resourceType"), str):
+        raise _Malformed("the JSON is not a FHIR resource (an object with a resourceType)")
+    if document["resourceType"] != "Bundle":
+        return [(line or 1, json.dumps(document), None)]
+    entries = document.get("entry") or []
+    if not isinstance(entries, list):
+        raise _Malformed("the Bundle's `entry` is not a list")
+    history = document.get("type") == "history"
+    items = []
+    for index, entry in enumerate(entries):
+        if isinstance(entry, dict):
+            url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
+            items.append((line or index + 1, entry.get("resource"), url, len(entries) - index if history else None))
+        else:
+            items.append((line or index + 1, entry, None, None))
 
     references: dict[str, str] = {}
-    for _, resource, full_url in entries:
+    for _, resource, full_url, _ in items:
         if isinstance(resource, dict) and resource.get("resourceType") == "Patient":
-            patient_id = _patient_id(resource, full_url)
-            if patient_id is None:
+            logical = _logical_id(resource, full_url)
+            if logical is None:
                 continue
             if full_url:
-                references[full_url] = patient_id
-            if resource.get("id"):
-                references[f"Patient/{resource['id']}"] = patient_id
+                references[full_url] = f"Patient/{logical}"
+            references[f"Patient/{logical}"] = f"Patient/{logical}"
 
-    rows: list[tuple[int, str]] = []
-    for row, resource, full_url in entries:
+    rows: list[tuple[int, str, int | None]] = []
+    for row, resource, full_url, seq in items:
         if resource is None:
             result.rows_skipped += 1  # e.g. a transaction DELETE entry: a request, no resource
             continue
         if isinstance(resource, dict):
             local: dict[str, str] = {}
-            for contained in resource.get("contained") or []:
-                if isinstance(contained, dict) and contained.get("resourceType") == "Patient":
-                    patient_id = _patient_id({k: v for k, v in contained.items() if k != "id"}) \
-                        or contained.get("id")
-                    if patient_id:
-                        local[f"#{contained.get('id')}"] = patient_id
-                        rows.append((row, json.dumps({**contained, "id": patient_id})))
+            contained = resource.get("contained")
+            for inner in contained if isinstance(contained, list) else []:
+                if isinstance(inner, dict) and inner.get("resourceType") == "Patient" and inner.get("id"):
+                    # A contained id is local to its container: qualified by the container's id.
+                    logical = f"{resource.get('id') or row}.{inner['id']}"
+                    local[f"#{inner['id']}"] = f"Patient/{logical}"
+                    rows.append((row, json.dumps({**inner, "id": logical}), seq))
             subject = resource.get("subject")
             if isinstance(subject, dict) and isinstance(subject.get("reference"), str):
                 target = local.get(subject["reference"]) or references.get(subject["reference"])
                 if target is not None:
-                    resource = {**resource, "subject": {**subject, "reference": f"Patient/{target}"}}
+                    resource = {**resource, "subject": {**subject, "reference": target}}
             if resource.get("resourceType") == "Patient" and not resource.get("id"):
-                resource = {**resource, "id": _patient_id(resource, full_url)}
-        rows.append((row, json.dumps(resource)))
-    entry_rows = pa.table({"source_row": pa.array([r for r, _ in rows], pa.int64()),  # noqa: F841
-                           "line": pa.array([line for _, line in rows], pa.string())})
+                resource = {**resource, "id": _logical_id(resource, full_url)}
+        rows.append((row, json.dumps(resource), seq))
+    return rows
+
+
+def _json_source(path: Path, conn, source: str, result: ReaderResult) -> bool:
+    """Entries of a Bundle (or the one resource) with their references resolved to Patients.
+    Returns False when there is nothing to map: a file that is not a FHIR resource (quarantined
+    whole, with one sentence) or a Bulk Data manifest (skipped)."""
+    data = path.read_bytes()
+    text = data.decode("utf-8-sig", errors="replace")
+    try:
+        data.decode("utf-8-sig")
+        document = json.loads(text)
+        if isinstance(document, dict) and "resourceType" not in document and "output" in document \
+                and "transactionTime" in document:
+            result.rows_skipped = 1  # a Bulk Data export manifest: it lists files, it holds no resources
+            return False
+        rows = _bundle_rows(document, result)
+    except (ValueError, RecursionError, _Malformed) as error:
+        detail = {UnicodeDecodeError: "the file is not UTF-8 text", RecursionError: "the JSON nests too deeply"}
+        reason = next((v for k, v in detail.items() if isinstance(error, k)), None) \
+            or (str(error) if isinstance(error, _Malformed) else f"the file is not valid JSON: {error}")
+        result.rejects.append(Reject(1, "unparseable_message", None, {"text": text, "error": reason}))
+        result.rows_read = 1
+        return False
+    entry_rows = _rows_table(rows)  # noqa: F841
     # A replacement scan through `execute` (see hl7v2._temp_table for why not `register`).
     conn.execute(f"CREATE TEMP TABLE {source} AS SELECT * FROM entry_rows").fetchall()
     return True
@@ -230,29 +343,49 @@ def _map_resources(conn, source: str, tag: str, result: ReaderResult) -> None:
     paths = "[" + ", ".join(_sql_string(p) for p in _PATHS.values()) + "]"
     fields = ",\n                ".join(f"v[{i}] AS {name}" for i, name in enumerate(_PATHS, 1))
     dxa_seed = _sql_string(str(seed_path("dxa_codes")))
+    tracked = "[" + ", ".join(_sql_string(c) for c in _tracked_loinc()) + "]"
     conn.execute(f"""
         CREATE TEMP TABLE {parsed} AS
         WITH extracted AS (
             -- TRY: a line that is not JSON gives NULL (only its chunk is re-run row by row)
-            SELECT source_row, TRY(json_extract_string(line, {paths})) AS v FROM {source}
+            SELECT source_row, version_seq, TRY(json_extract_string(line, {paths})) AS v FROM {source}
         ), flat AS (
-            SELECT source_row, v IS NOT NULL AS is_json,
+            SELECT source_row, v IS NOT NULL AS is_json, version_seq AS history_seq,
                 {fields}
             FROM extracted
         ), coded AS (
-            SELECT * EXCLUDE (coding_json, extension_json),
-                coalesce(effective_date_time, effective_period_start, effective_instant) AS effective,
-                json_transform(coding_json, {_sql_string(json.dumps(_CODINGS))}) AS codings,
+            SELECT * EXCLUDE (coding_json, extension_json, identifier_json),
+                coalesce(effective_date_time, effective_period_start, effective_instant, issued) AS effective,
+                -- the source's time of this version, then its order (history Bundle, versionId)
+                coalesce(last_updated, issued) AS reported_at,
+                coalesce(history_seq, TRY_CAST(version_id AS BIGINT)) AS version_seq,
+                list_transform(TRY(json_transform(coding_json, {_sql_string(json.dumps(_CODINGS))})),
+                    lambda c: {{'system': CASE WHEN c.system IN {LOINC_ALIASES} THEN '{LOINC}' ELSE c.system END,
+                               'code': c.code, 'display': c.display}}) AS codings,
                 CASE WHEN resource_type IN ('Patient', 'Condition', 'Procedure')
-                     THEN json_transform(extension_json, {_sql_string(json.dumps(_EXTENSIONS))}) END AS extensions,
-                CASE WHEN subject_reference LIKE 'urn:uuid:%' THEN substr(subject_reference, 10)
-                     ELSE nullif(regexp_extract(subject_reference, '(?:^|/)Patient/([^/]+)', 1), '')
-                END AS subject_id
+                     THEN TRY(json_transform(extension_json, {_sql_string(json.dumps(_EXTENSIONS))})) END AS extensions,
+                CASE WHEN resource_type = 'Patient'
+                     THEN TRY(json_transform(identifier_json, {_sql_string(json.dumps(_IDENTIFIERS))})) END AS ids,
+                -- the subject as a source reference (contract 2a): a logical identifier
+                -- reference as `value` in its `system`; any other as `Patient/<id>`, which
+                -- identity resolves through that Patient's record identifier
+                CASE WHEN subject_identifier_value IS NOT NULL THEN subject_identifier_value
+                     WHEN subject_reference LIKE 'Patient?identifier=%'
+                     THEN regexp_extract(replace(subject_reference, '%7C', '|'), '^Patient\\?identifier=(?:[^|]*\\|)?(.+)$', 1)
+                     WHEN subject_reference LIKE 'urn:uuid:%' THEN 'Patient/' || substr(subject_reference, 10)
+                     ELSE 'Patient/' || nullif(regexp_extract(subject_reference, '(?:^|/)Patient/([^/]+)', 1), '')
+                END AS subject_id,
+                CASE WHEN subject_identifier_value IS NOT NULL THEN nullif(subject_identifier_system, '')
+                     WHEN subject_reference LIKE 'Patient?identifier=%'
+                     THEN nullif(regexp_extract(replace(subject_reference, '%7C', '|'), '^Patient\\?identifier=([^|]*)\\|', 1), '')
+                END AS subject_namespace
             FROM flat
         ), primary_coding AS (
             SELECT *,
-                coalesce(list_filter(codings, lambda c: c.system = '{LOINC}')[1], codings[1]) AS coding,
-                list_filter(codings, lambda c: c.system = '{SNOMED}')[1] AS snomed
+                coalesce(list_filter(codings, lambda c: c.system = '{LOINC}' AND list_contains({tracked}, c.code))[1],
+                         list_filter(codings, lambda c: c.system = '{LOINC}')[1], codings[1]) AS coding,
+                list_filter(codings, lambda c: c.system = '{SNOMED}')[1] AS snomed,
+                {_RECORD_IDENTIFIER} AS record_identifier
             FROM coded
         )
         SELECT p.*, d.site AS dxa_site, d.side AS dxa_side, d.measure AS dxa_measure
@@ -281,7 +414,9 @@ def _map_resources(conn, source: str, tag: str, result: ReaderResult) -> None:
 
     tables = {
         "patients": f"""
-            SELECT source_row, coalesce(id, identifier_value) AS patient_id,
+            SELECT source_row, {_RECORD_REFERENCE_VALUE} AS patient_id,
+                CASE WHEN record_identifier.value IS NOT NULL THEN nullif(record_identifier.system, '') END
+                    AS patient_id_namespace,
                 coalesce(
                     CASE list_filter(extensions, lambda e: e.url LIKE '%/us-core-individual-sex')[1].valueCoding.code
                         WHEN '248152002' THEN 'female' WHEN '248153007' THEN 'male' END,
@@ -294,10 +429,12 @@ def _map_resources(conn, source: str, tag: str, result: ReaderResult) -> None:
                             lambda e: e.url = 'text')[1].valueString AS ethnicity
             FROM {parsed} WHERE resource_type = 'Patient'""",
         "labs": f"""
-            SELECT source_row, subject_id AS patient_id,
+            SELECT source_row, subject_id AS patient_id, subject_namespace AS patient_id_namespace,
+                reported_at, CAST(version_seq AS VARCHAR) AS version_seq,
                 effective AS collected_at,
                 coding.code AS code,
-                coalesce(q_comparator, '') || coalesce(q_value, value_string) AS value,
+                coalesce(q_comparator, '') || coalesce(q_value, value_integer, value_string, value_concept_text,
+                                                       value_concept_code, value_boolean) AS value,
                 coalesce(q_code, q_unit) AS unit,
                 CASE WHEN coding.system = '{LOINC}' THEN 'LOINC' ELSE coding.system END AS code_system,
                 coalesce(code_text, coding.display) AS name,
@@ -322,7 +459,8 @@ def _map_resources(conn, source: str, tag: str, result: ReaderResult) -> None:
                   AND coding.code IN {tuple(VITAL_SIGNS)}
                 GROUP BY ALL
             )
-            SELECT source_row, p.subject_id AS patient_id,
+            SELECT source_row, p.subject_id AS patient_id, p.subject_namespace AS patient_id_namespace,
+                reported_at, CAST(version_seq AS VARCHAR) AS version_seq,
                 effective AS scan_date,
                 dxa_site AS site,
                 CASE WHEN dxa_measure = 't_score' THEN q_value END AS t_score,
@@ -336,7 +474,8 @@ def _map_resources(conn, source: str, tag: str, result: ReaderResult) -> None:
             LEFT JOIN vitals ON vitals.subject_id = p.subject_id AND vitals.day = left(p.effective, 10)
             WHERE resource_type = 'Observation' AND p.subject_id IS NOT NULL AND dxa_site IS NOT NULL""",
         "fractures": f"""
-            SELECT source_row, subject_id AS patient_id,
+            SELECT source_row, subject_id AS patient_id, subject_namespace AS patient_id_namespace,
+                reported_at, CAST(version_seq AS VARCHAR) AS version_seq,
                 coalesce(onset_date_time, onset_period_start, recorded_date,
                          performed_date_time, performed_period_start) AS fracture_date,
                 coalesce(body_site_text, body_site_display, code_text, snomed.display) AS site,
@@ -359,6 +498,22 @@ def _map_resources(conn, source: str, tag: str, result: ReaderResult) -> None:
             rows += count
         else:
             conn.execute(f"DROP TABLE {name}").fetchall()
+    identifiers = f"src_fhir_identifiers_{tag}"
+    conn.execute(f"""
+        CREATE TEMP TABLE {identifiers} AS
+        SELECT nullif(i.system, '') AS namespace,
+               coalesce(i.type.coding[1].code, i.type.text, i.use) AS id_type, i.value AS id_value,
+               CASE WHEN i.value = record_identifier.value AND i.system IS NOT DISTINCT FROM record_identifier.system
+                    THEN record END AS reference,
+               record AS patient_id
+        FROM (SELECT unnest(ids) AS i, record_identifier, {_RECORD_REFERENCE} AS record
+              FROM {parsed} WHERE resource_type = 'Patient' AND id IS NOT NULL)
+        WHERE i.value IS NOT NULL
+        UNION ALL
+        -- the logical id: Observations in other files name the patient by it
+        SELECT 'Patient', 'resource_id', id, 'Patient/' || id, {_RECORD_REFERENCE}
+        FROM {parsed} WHERE resource_type = 'Patient' AND id IS NOT NULL""").fetchall()
+    result.identifiers = identifiers
     result.rows_skipped += conn.execute(f"""
         SELECT count(*) FROM {parsed}
         WHERE resource_type IS NOT NULL
@@ -376,9 +531,10 @@ def _vital_columns() -> str:
 
 
 def _is_fracture_sql() -> str:
-    return (f"(len(list_filter(codings, lambda c: c.system = '{SNOMED}' "
+    """Never NULL: a Condition without `code.coding` is no fracture, and so is counted as skipped."""
+    return (f"coalesce(len(list_filter(codings, lambda c: c.system = '{SNOMED}' "
             f"AND lower(c.display) LIKE '%fracture%')) > 0 "
-            f"OR (snomed IS NOT NULL AND coalesce(lower(code_text) LIKE '%fracture%', false)))")
+            f"OR (snomed IS NOT NULL AND coalesce(lower(code_text) LIKE '%fracture%', false)), false)")
 
 
 def _payload(line: str, detail: str) -> dict[str, Any]:

@@ -30,9 +30,14 @@ _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
 # HL7 TS/DTM: YYYY[MM[DD[HH[MM[SS[.S...]]]]]][+/-ZZZZ]
 _TS = re.compile(r"(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,6})?([+-]\d{4})?")
 
-LAB_COLUMNS = ["source_row", "patient_id", "collected_at", "code", "value", "unit", "code_system",
-               "name", "reference_range", "abnormal_flag", "status", "accession_id", "loinc_code"]
-PATIENT_COLUMNS = ["source_row", "patient_id", "sex", "birth_date"]
+LAB_COLUMNS = ["source_row", "patient_id", "patient_id_namespace", "collected_at", "code", "value", "unit",
+               "code_system", "name", "reference_range", "abnormal_flag", "status", "accession_id", "loinc_code",
+               "result_id", "reported_at"]
+PATIENT_COLUMNS = ["source_row", "patient_id", "patient_id_namespace", "sex", "birth_date"]
+IDENTIFIER_COLUMNS = ["namespace", "id_type", "id_value", "reference", "patient_id"]
+# HL7 table 0203 identifier types that name the patient's record (contract section 2a); SS, DL,
+# insurance (HC, MC, MA, ...) and account numbers (AN) are never a patient's registry identity.
+RECORD_ID_TYPES = frozenset({"MR", "PI", "PT", "MRN"})
 
 
 def looks_like(head: bytes) -> bool:
@@ -44,9 +49,10 @@ def looks_like(head: bytes) -> bool:
 class _Unparseable(Exception):
     """Raised inside one message; carries the HL7 field that failed for the quarantine row."""
 
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, message: str, reason: str = "unparseable_message"):
         super().__init__(message)
         self.field = field
+        self.reason = reason
 
 
 @functools.lru_cache(maxsize=65536)
@@ -114,20 +120,94 @@ class _Delimiters:
         return match.group(0)
 
 
+def _patient_identifiers(pid3: str, delims: "_Delimiters") -> tuple[str, str, list[tuple[str, str, str]]]:
+    """PID-3's record identifier (value, namespace) and every repetition as (namespace, type, value).
+
+    The first repetition of a record type (MR, PI, PT, MRN) wins; a repetition without a type
+    only when no repetition has a type. The namespace is CX.4's namespace id (else its universal
+    id); an identifier without one is in the registry's default namespace ('')."""
+    seen: list[tuple[str, str, str]] = []
+    for repetition in pid3.split(delims.repetition):
+        parts = repetition.split(delims.component)
+        value = delims.decode(parts[0]).strip()
+        if not value:
+            continue
+        authority = parts[3].split(delims.subcomponent) if len(parts) > 3 else [""]
+        namespace = delims.decode(authority[0] or (authority[1] if len(authority) > 1 else "")).strip()
+        id_type = delims.decode(parts[4]).strip().upper() if len(parts) > 4 else ""
+        seen.append((namespace, id_type, value))
+    chosen = next((i for i in seen if i[1] in RECORD_ID_TYPES), None)
+    if chosen is None and not any(i[1] for i in seen):
+        chosen = seen[0] if seen else None
+    if chosen is None:
+        return "", "", seen
+    return chosen[2], chosen[0], seen
+
+
 def _field(fields: list[str], index: int) -> str:
     return fields[index] if index < len(fields) else ""
 
 
-def _split_lines(data: bytes) -> list[str]:
-    """Segments on CR, LF or CRLF after dropping a BOM and MLLP framing; index + 1 = line number."""
+# MSH-18 (HL7 table 0211) -> Python codec; anything else unnamed is read as UTF-8 (ASCII's superset).
+_CHARSETS = {"ASCII": "ascii", "8859/1": "latin-1", "8859/2": "iso8859-2", "8859/5": "iso8859-5",
+             "8859/7": "iso8859-7", "8859/9": "iso8859-9", "8859/15": "iso8859-15", "UNICODE UTF-8": "utf-8",
+             "UNICODE": "utf-8"}
+
+
+class UnreadableFile(ValueError):
+    """The file's bytes cannot be turned into text (one sentence for the loader)."""
+
+
+def _decode_whole(data: bytes) -> str | None:
+    """The file as text when it needs no per-message character set: a UTF-16 file (by its
+    byte-order mark, or NULs in every other byte), or UTF-8 with no message naming 8859."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise UnreadableFile("the file starts with a UTF-16 byte-order mark but is not UTF-16 text") from None
+    if len(data) > 3 and data[1] == 0 and data[3] == 0 and data[0] != 0:
+        return data.decode("utf-16-le", errors="replace")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    data = data.replace(b"\x0b", b"").replace(b"\x1c", b"")
+    if b"8859" in data:
+        return None
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
-        text = data.decode("latin-1")  # HL7 v2's common default character set (8859/1)
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        return None
+
+
+def _decode_by_message(data: bytes, separator: bytes) -> str:
+    """Each message in the character set its MSH-18 names (default UTF-8, else Latin-1)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    texts: list[str] = []
+    codec = "utf-8"
+    for segment in data.split(separator):
+        head = segment.lstrip()
+        if head[:3] == b"MSH" and len(head) > 3:
+            fields = head.split(head[3:4])
+            named = fields[17].split(b"~")[0].decode("ascii", "replace").strip().upper() if len(fields) > 17 else ""
+            codec = _CHARSETS.get(named, "utf-8")
+        try:
+            texts.append(segment.decode(codec))
+        except UnicodeDecodeError:
+            texts.append(segment.decode("latin-1"))  # HL7 v2's common default character set (8859/1)
+    return "\r".join(texts)
+
+
+def _split_lines(data: bytes) -> list[str]:
+    """Segments after dropping a BOM and MLLP framing; index + 1 = line number. A file with any CR
+    is split on CR only (an LF inside a field stays in it); one without is split on LF."""
+    data = data.replace(b"\x0b", b"").replace(b"\x1c", b"")
+    text = _decode_whole(data)
+    if text is None:
+        text = _decode_by_message(data, b"\r" if b"\r" in data else b"\n")
+    text = text.lstrip("\ufeff")
+    if "\r" in text:
+        return [line.lstrip("\n") for line in text.split("\r")]
+    return text.split("\n")
 
 
 def _messages(lines: list[str]):
@@ -137,6 +217,8 @@ def _messages(lines: list[str]):
     for number, line in enumerate(lines, 1):
         if not line or line.isspace():
             continue
+        if line[0] in " \t\n":   # whitespace a sender put before a segment
+            line = line.lstrip()
         head = line[:3]
         if head == "MSH":
             if current:
@@ -148,7 +230,8 @@ def _messages(lines: list[str]):
         yield current
 
 
-def _parse_message(segments: list[tuple[int, str]], labs: list[tuple], patients: list[tuple]) -> bool:
+def _parse_message(segments: list[tuple[int, str]], labs: list[tuple], patients: list[tuple],
+                   identifiers: list[tuple] | None = None) -> bool:
     """Append one ORU^R01 message's rows; False for another message type (counted as skipped).
     Rows are appended only once the whole message has been read without a problem."""
     first = segments[0][1]
@@ -166,9 +249,13 @@ def _parse_message(segments: list[tuple[int, str]], labs: list[tuple], patients:
         return False
     decode = delims.decode
     to_iso = hl7_ts_to_iso
+    # The message's own time orders versions of a result (contract 5): a correction sent later wins.
+    sent_at = to_iso(msh[6].split(cs, 1)[0]) if len(msh) > 6 and msh[6] else ""
     message_labs: list[tuple] = []
     message_patients: list[tuple] = []
+    message_identifiers: list[tuple] = []
     patient_id = None
+    namespace = ""
     accession = ""
     obr_time = ""
     for number, segment in segments[1:]:
@@ -183,25 +270,43 @@ def _parse_message(segments: list[tuple[int, str]], labs: list[tuple], patients:
             value = fields[5]
             if fields[2] == "SN" and cs in value:
                 value = "".join(value.split(cs))  # comparator^num -> '<0.2'; ^182 -> '182'
-            collected = fields[14] if len(fields) > 14 and fields[14] else obr_time
+            observed = fields[14].split(cs, 1)[0] if len(fields) > 14 else ""
+            collected = observed or obr_time.split(cs, 1)[0]
+            sub_id = fields[4]
             n_code = len(code)
             code_system = code[2] if n_code > 2 else ""
+            alternate = code[5] if n_code > 5 else ""
+            # LOINC as the alternate code beside a local one (CWE.4-6) is the code the registry tracks
+            loinc = code[3] if alternate in ("LN", "LNC") and code_system not in ("LN", "LNC") else ""
+            # A timed series (several results of one code in one order) differs by OBX-4 sub-id
+            # and observation time: both are part of the result's identity then.
+            timed = observed if observed and observed != obr_time.split(cs, 1)[0] else ""
+            result_id = f"{accession}^{code[0]}^{sub_id}^{timed}" if (sub_id or timed) else ""
+            analysed = fields[19].split(cs, 1)[0] if len(fields) > 19 else ""
             message_labs.append((
-                number, patient_id, to_iso(collected.split(cs, 1)[0]) if collected else "",
+                number, patient_id, namespace, to_iso(collected) if collected else "",
                 decode(code[0]), decode(value), decode(fields[6].split(cs, 1)[0]),
-                "LOINC" if code_system == "LN" else decode(code_system),
+                "LOINC" if code_system in ("LN", "LNC") else decode(code_system),
                 decode(code[1]) if n_code > 1 else "", decode(fields[7]),
-                fields[8].split(rs, 1)[0], fields[11], accession,
-                code[3] if n_code > 5 and code[5] == "LN" else "",
+                fields[8].split(rs, 1)[0], fields[11], accession, decode(loinc), decode(result_id),
+                sent_at or (to_iso(analysed) if analysed else ""),
             ))
         elif seg_id == "PID":
             fields = segment.split(fs)
             if len(fields) < 4:
                 raise _Unparseable("PID-3", f"the PID on line {number} is truncated before the patient id (PID-3)")
-            patient_id = decode(fields[3].split(rs, 1)[0].split(cs, 1)[0])
+            patient_id, namespace, seen = _patient_identifiers(fields[3], delims)
+            if not patient_id and fields[2]:   # PID-2 (v2.3 external id) when PID-3 names no record
+                patient_id, namespace, seen = _patient_identifiers(fields[2], delims)
+            # No record identifier (PID-3 holds only SS, DL, ...): the message's rows are
+            # quarantined one by one as `missing_patient_id` by the loader.
+            record = f"{namespace}|{patient_id}" if namespace else patient_id
+            if patient_id:
+                message_identifiers.extend((ns, kind, value, record if (ns, value) == (namespace, patient_id) else None,
+                                            record) for ns, kind, value in seen)
             birth, sex = _field(fields, 7).split(cs, 1)[0], _field(fields, 8)
             if birth or sex:
-                message_patients.append((number, patient_id, decode(sex),
+                message_patients.append((number, patient_id, namespace, decode(sex),
                                          hl7_date_to_iso(birth) if birth else ""))
             accession, obr_time = "", ""
         elif seg_id == "OBR":
@@ -212,6 +317,8 @@ def _parse_message(segments: list[tuple[int, str]], labs: list[tuple], patients:
             raise _Unparseable("segment", f"line {number} is not an HL7 segment: {segment[:20]!r}")
     labs.extend(message_labs)
     patients.extend(message_patients)
+    if identifiers is not None:
+        identifiers.extend(message_identifiers)
     return True
 
 
@@ -234,16 +341,17 @@ def read(path: Path, conn) -> ReaderResult:
     result = ReaderResult(format=FORMAT)
     labs: list[tuple] = []
     patients: list[tuple] = []
+    identifiers: list[tuple] = []
     collecting = gc.isenabled()
     gc.disable()  # millions of small tuples: the cyclic collector would rescan them all, for nothing
     try:
         for segments in _messages(lines):
             try:
-                if not _parse_message(segments, labs, patients):
+                if not _parse_message(segments, labs, patients, identifiers):
                     result.rows_skipped += 1
             except _Unparseable as problem:
                 result.rejects.append(Reject(
-                    source_row=segments[0][0], reason="unparseable_message", field=problem.field,
+                    source_row=segments[0][0], reason=problem.reason, field=problem.field,
                     payload={"message": "\r".join(segment for _, segment in segments),
                              "error": str(problem)}))
         del lines
@@ -252,7 +360,15 @@ def read(path: Path, conn) -> ReaderResult:
             table = _temp_table(conn, f"src_hl7_patients_{tag}", patients, PATIENT_COLUMNS)
             result.batches.append(Batch("patients", table, numbers=STRICT_NUMBERS))
         if labs:
-            result.batches.append(Batch("labs", _temp_table(conn, f"src_hl7_labs_{tag}", labs, LAB_COLUMNS), numbers=STRICT_NUMBERS))
+            result.batches.append(Batch("labs", _temp_table(conn, f"src_hl7_labs_{tag}", labs, LAB_COLUMNS),
+                                        numbers=STRICT_NUMBERS))
+        if identifiers:
+            rows = list(dict.fromkeys(identifiers))
+            columns = list(zip(*rows))
+            arrow_ids = pa.Table.from_arrays([pa.array(c, type=pa.string()) for c in columns],  # noqa: F841
+                                             names=IDENTIFIER_COLUMNS)
+            result.identifiers = f"src_hl7_identifiers_{tag}"
+            conn.execute(f"CREATE TEMP TABLE {result.identifiers} AS SELECT * FROM arrow_ids").fetchall()
     finally:
         if collecting:
             gc.enable()

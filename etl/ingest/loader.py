@@ -124,8 +124,10 @@ def ingest_paths(
     paths: Iterable[os.PathLike | str],
     profile_path: Path | None = None,
     progress: Callable[[FileOutcome], None] | None = None,
+    identity_path: Path | None = None,
 ) -> IngestReport:
-    """Load every file under `paths`; a failed file is reported and the others still load."""
+    """Load every file under `paths`; a failed file is reported and the others still load.
+    `identity_path`: identity settings (namespaces that are one), kept beside the warehouse."""
     warehouse_path = Path(warehouse_path)
     paths = list(paths)
     files = expand(paths)
@@ -135,15 +137,17 @@ def ingest_paths(
     profiles = ([forced] if forced else []) + builtin_profiles()
     warehouse.ensure_current(warehouse_path)
     secret = identity.load_secret(warehouse_path)
+    settings = identity.load_settings(warehouse_path, identity_path)
     report = IngestReport()
     with warehouse.session(warehouse_path) as conn:
         keep_try_cast_lenient(conn)
         refresh_row_hashes(conn)
+        identity.apply_settings(conn, settings)
         for path in files:
             if path.absolute() not in named and _not_data(path, profiles):
                 outcome = FileOutcome(path=path, status="skipped", message=NOT_DATA)
             else:
-                outcome = _ingest_file(conn, path, profiles, forced, secret)
+                outcome = _ingest_file(conn, path, profiles, forced, (secret, settings))
             report.files.append(outcome)
             if progress:
                 progress(outcome)
@@ -207,7 +211,8 @@ def _previous_load(conn, path: Path, stat: os.stat_result) -> tuple[int, str] | 
     return (row[0][0], row[0][1]) if row else None
 
 
-def _ingest_file(conn, path: Path, profiles: list[Profile], forced: Profile | None, secret: bytes) -> FileOutcome:
+def _ingest_file(conn, path: Path, profiles: list[Profile], forced: Profile | None,
+                 secret: tuple[bytes, dict[str, str]]) -> FileOutcome:
     started = datetime.now()
     clock = time.perf_counter()
     outcome = FileOutcome(path=path, status="failed")
@@ -266,8 +271,9 @@ def describe_failure(path: Path, fmt: str | None, error: Exception) -> str:
             f"{where}; nothing of it was loaded, and this is a defect in osteoreg worth reporting.")
 
 
-def _load_file(conn, path: Path, profiles: list[Profile], forced: Profile | None, secret: bytes,
-               outcome: FileOutcome, digest: Future, stat: os.stat_result, started: datetime) -> None:
+def _load_file(conn, path: Path, profiles: list[Profile], forced: Profile | None,
+               secret: tuple[bytes, dict[str, str]], outcome: FileOutcome, digest: Future, stat: os.stat_result,
+               started: datetime) -> None:
     """Read, type and load one file in one transaction; roll it back on any error or if
     `digest` turns out to name bytes loaded before."""
     with path.open("rb") as handle:
@@ -283,7 +289,8 @@ def _load_file(conn, path: Path, profiles: list[Profile], forced: Profile | None
         outcome.format, outcome.profile = result.format, result.profile
         outcome.kind = ",".join(dict.fromkeys(b.kind for b in result.batches)) or None
         for batch in result.batches:
-            _load_batch(conn, path, load_id, result.format, batch, outcome, secret)
+            _load_batch(conn, path, load_id, result.format, batch, outcome)
+        _resolve_patients(conn, path, load_id, result, outcome, *secret)
         _quarantine_rejects(conn, load_id, result, outcome)
         outcome.rows_skipped += result.rows_skipped
         earlier = _earlier_load(conn, digest.result())
@@ -333,7 +340,7 @@ def _stage_name(load_id: int, kind: str) -> str:
     return f"stage_{kind}_{load_id}"
 
 
-def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome: FileOutcome, secret: bytes) -> None:
+def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome: FileOutcome) -> None:
     """Type, validate, de-duplicate and insert one kind's rows from one file."""
     source = batch.table
     # lower-cased: DuckDB may keep a source column's spelling (PATIENT_ID) for its canonical alias
@@ -396,12 +403,42 @@ def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome:
         INSERT INTO audit.quarantine (load_id, source_row, kind, reason, field, payload)
         SELECT ?, source_row, ?, reason, field, payload FROM {typed} WHERE reason IS NOT NULL
     """, [load_id, batch.kind])
-    outcome.new_patients += identity.assign_keys(
-        conn, f"(SELECT patient_id FROM {spec.raw_table} WHERE load_id = {int(load_id)})", load_id, secret)
     outcome.rows_read += read
     outcome.rows_loaded += loaded
     outcome.rows_quarantined += quarantined
     outcome.rows_duplicate += valid - loaded
+
+
+def _resolve_patients(conn, path: Path, load_id: int, result: ReaderResult, outcome: FileOutcome,
+                      secret: bytes, settings: dict[str, str]) -> None:
+    """Place the file's patient namespaces, record its identifiers and key its references
+    (contract section 2a; see `etl.identity`)."""
+    found: set[str] = set()
+    for batch in result.batches:
+        names = {r[0].lower() for r in conn.execute(f"DESCRIBE SELECT * FROM {batch.table}").fetchall()}
+        if "patient_id_namespace" in names:
+            found |= {r[0] for r in conn.execute(
+                f"SELECT DISTINCT patient_id_namespace FROM {batch.table} "
+                f"WHERE patient_id_namespace IS NOT NULL AND patient_id_namespace <> ''").fetchall()}
+    identity.place_namespaces(conn, load_id, result.format, found, settings, path)
+    tables = dict.fromkeys(kind_sql(b.kind, []).raw_table for b in result.batches)
+    references = "(" + " UNION ALL ".join(
+        f"SELECT patient_id FROM {t} WHERE load_id = {int(load_id)}" for t in tables) + ")"
+    if not tables:
+        return
+    if result.identifiers:
+        identity.record_identifiers(conn, load_id, result.format, result.identifiers)
+    else:  # a flat export names only the patient's record identifier
+        conn.execute(f"""CREATE TEMP TABLE src_identifiers_{int(load_id)} AS
+            SELECT n.namespace, 'patient_id' AS id_type,
+                   CASE WHEN n.namespace IS NULL THEN r.patient_id ELSE substr(r.patient_id, strpos(r.patient_id, '|') + 1) END
+                       AS id_value,
+                   NULL::VARCHAR AS reference, r.patient_id
+            FROM (SELECT DISTINCT patient_id FROM {references}) AS r
+            LEFT JOIN identity.namespaces AS n
+              ON strpos(r.patient_id, '|') > 0 AND n.namespace = left(r.patient_id, strpos(r.patient_id, '|') - 1)""")
+        identity.record_identifiers(conn, load_id, result.format, f"src_identifiers_{int(load_id)}")
+    outcome.new_patients += identity.resolve_keys(conn, references, load_id, secret)
 
 
 def _stage_in_file_order(conn, typed: str, query: str, first_row: int, path: Path, rejects: str | None = None) -> str | None:

@@ -133,6 +133,18 @@ def _patient_and_date(field: str, text_column: str) -> list[Check]:
     ]
 
 
+def patient_reference(patient_id: str, namespace: str) -> str:
+    """The source reference a raw row carries: the identifier value, qualified by its namespace
+    as FHIR token search writes it (`system|value`) when the source names one (contract 2a).
+    `identity.resolve_keys` turns references into patients."""
+    return f"CASE WHEN {namespace} IS NULL THEN {patient_id} ELSE {namespace} || '|' || {patient_id} END"
+
+
+def _version_typed() -> list[tuple[str, str]]:
+    return [("reported_at", timestamp(text("reported_at"), [])),
+            ("version_seq", f"TRY_CAST({text('version_seq')} AS BIGINT)")]
+
+
 def _numeric_checks(names: list[str]) -> list[Check]:
     return [check for n in names for check in (
         Check("ambiguous_number", n, f"t.{n} IS NULL AND t.{n}_ambiguous"),
@@ -144,7 +156,7 @@ def kind_sql(kind: str, formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> 
         return KindSQL(
             raw_table="raw.patients",
             typed=[
-                ("patient_id", text("patient_id")),
+                ("patient_id", patient_reference(text("patient_id"), text("patient_id_namespace"))),
                 ("sex", text("sex")),
                 ("birth_date_txt", text("birth_date")),
                 ("birth_date", f"CAST({timestamp(text('birth_date'), formats)} AS DATE)"),
@@ -172,7 +184,7 @@ def kind_sql(kind: str, formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> 
         return KindSQL(
             raw_table="raw.lab_results",
             typed=[
-                ("patient_id", text("patient_id")),
+                ("patient_id", patient_reference(text("patient_id"), text("patient_id_namespace"))),
                 ("collected_txt", collected),
                 ("collected_at", timestamp(collected, formats)),
                 ("collected_offset", offset(collected)),
@@ -191,6 +203,7 @@ def kind_sql(kind: str, formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> 
                 ("status", status(text("status"))),
                 ("accession_id", text("accession_id")),
                 ("result_id", text("result_id")),
+                *_version_typed(),
             ],
             lookups=[
                 ("loinc_code", "coalesce(t.given_loinc, CASE WHEN t.code_system = 'LOINC' THEN t.code END)"),
@@ -221,13 +234,14 @@ def kind_sql(kind: str, formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> 
                           "accession_id", "result_id"],
             raw_columns=["patient_id", "collected_at", "collected_offset", "code", "code_system", "loinc_code",
                          "name", "value_text", "value_num", "value_comparator", "unit", "reference_range",
-                         "abnormal_flag", "status", "accession_id", "result_id", "is_tracked"],
+                         "abnormal_flag", "status", "accession_id", "result_id", "is_tracked",
+                         "reported_at", "version_seq"],
         )
     if kind == "dxa":
         scan = text("scan_date")
         numeric = ["t_score", "z_score", "bmd_g_cm2", "bmc_g", "area_cm2", "height_cm", "weight_kg"]
         typed = [
-            ("patient_id", text("patient_id")),
+            ("patient_id", patient_reference(text("patient_id"), text("patient_id_namespace"))),
             ("scan_txt", scan),
             ("scan_date", f"CAST({timestamp(scan, formats)} AS DATE)"),
             ("scan_offset", offset(scan)),
@@ -238,6 +252,7 @@ def kind_sql(kind: str, formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> 
             ("status", status(text("status"))),
             ("result_id", text("result_id")),
             ("menopausal_status", f"lower({text('menopausal_status')})"),
+            *_version_typed(),
         ]
         for n in numeric:
             typed += [(f"{n}_txt", text(n)), (n, number(text(n), numbers)),
@@ -266,7 +281,7 @@ def kind_sql(kind: str, formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> 
                           "status", "result_id", "menopausal_status"],
             raw_columns=["patient_id", "scan_date", "scan_offset", "site", "side", "t_score", "z_score",
                          "bmd_g_cm2", "bmc_g", "area_cm2", "manufacturer", "height_cm", "weight_kg", "status",
-                         "result_id", "menopausal_status"],
+                         "result_id", "menopausal_status", "reported_at", "version_seq"],
         )
     if kind == "fractures":
         day = text("fracture_date")
@@ -274,7 +289,7 @@ def kind_sql(kind: str, formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> 
         return KindSQL(
             raw_table="raw.fractures",
             typed=[
-                ("patient_id", text("patient_id")),
+                ("patient_id", patient_reference(text("patient_id"), text("patient_id_namespace"))),
                 ("fracture_txt", day),
                 ("fracture_date", f"CAST({timestamp(day, formats)} AS DATE)"),
                 ("site", text("site")),
@@ -285,6 +300,7 @@ def kind_sql(kind: str, formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> 
                 ("code_system", text("code_system")),
                 ("status", status(text("status"))),
                 ("result_id", text("result_id")),
+                *_version_typed(),
             ],
             lookups=[("status_known", seed.within("t.status", seed.statuses()))],
             derived=[],
@@ -297,7 +313,7 @@ def kind_sql(kind: str, formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> 
             hash_columns=["patient_id", "fracture_date", "site", "fragility", "code", "code_system", "status",
                           "result_id"],
             raw_columns=["patient_id", "fracture_date", "site", "fragility", "code", "code_system", "status",
-                         "result_id"],
+                         "result_id", "reported_at", "version_seq"],
         )
     raise ValueError(f"unknown kind {kind}")
 

@@ -83,7 +83,10 @@ def patient_resources(patients: pa.Table) -> Iterator[dict]:
         resource: dict = {"resourceType": "Patient"}
         if row["patient_id"]:
             resource["id"] = row["patient_id"]
-            resource["identifier"] = [{"system": "urn:osteoreg:synthetic:patient", "value": row["patient_id"]}]
+            # the record number, typed MR as hospital exports (and US Core's example) type it
+            resource["identifier"] = [{
+                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+                "system": "urn:osteoreg:synthetic:patient", "value": row["patient_id"]}]
         sex = (row["sex"] or "").strip().lower()
         resource["gender"] = {"f": "female", "female": "female", "m": "male", "male": "male"}.get(sex, "unknown")
         if row["birth_date"]:

@@ -45,14 +45,19 @@ def iso_to_hl7_ts(text: str | None) -> str:
 
 
 def _value_type(value: str) -> tuple[str, str]:
-    """(OBX-2, OBX-5): numbers as NM, comparator values as SN (`<^0.20`), anything else ST."""
+    """(OBX-2, OBX-5): numbers as NM, comparator values as SN (`<^0.20`), anything else ST.
+    HL7 NM and SN numbers have a decimal point only (contract section 2), whatever the lab's
+    own spelling: a hospital's interface engine writes `1,94` as `1.94`."""
     if not value:
         return "NM", ""
     if value[0] in "<>":
         comparator = value[:2] if value[:2] in ("<=", ">=") else value[0]
-        return "SN", f"{comparator}^{escape(value[len(comparator):])}"
+        number = value[len(comparator):]
+        if re.fullmatch(r"-?\d+([.,]\d+)?", number):
+            number = number.replace(",", ".")
+        return "SN", f"{comparator}^{escape(number)}"
     if re.fullmatch(r"-?\d+([.,]\d+)?", value):
-        return "NM", value
+        return "NM", value.replace(",", ".")
     return "ST", escape(value)
 
 

@@ -54,7 +54,7 @@ def test_us_core_dxa_observations_map_to_site_side_and_measure(external, conn, r
         assert {m: row[m] for m in ("t_score", "z_score", "bmd_g_cm2") if m != measure} == \
             {m: None for m in ("t_score", "z_score", "bmd_g_cm2") if m != measure}
         assert row["scan_date"] == "2021-11-10T19:14:41.088720-08:00"
-        assert (row["patient_id"], row["result_id"]) == ("example", name.removesuffix(".json"))
+        assert (row["patient_id"], row["result_id"]) == ("Patient/example", name.removesuffix(".json"))
 
 
 def test_us_core_labs_patient_and_report(external, conn, rows):
@@ -63,11 +63,13 @@ def test_us_core_labs_patient_and_report(external, conn, rows):
         ("17861-6", "LOINC", "7.7", "mg/dL")
     assert (calcium["collected_at"], calcium["abnormal_flag"], calcium["reference_range"]) == \
         ("2005-07-05", "L", "8.5-10.5")
-    assert (calcium["result_id"], calcium["patient_id"], calcium["status"]) == ("serum-calcium", "example", "F")
+    assert (calcium["result_id"], calcium["patient_id"], calcium["status"]) == ("serum-calcium", "Patient/example", "F")
     [creatinine] = rows(fhir.read(external / "us-core" / "observation-serum-creatinine.json", conn), "labs")
     assert (creatinine["value"], creatinine["abnormal_flag"]) == ("1", "H")
     [amy] = rows(fhir.read(external / "us-core" / "patient-example.json", conn), "patients")
-    assert (amy["patient_id"], amy["sex"], amy["birth_date"]) == ("example", "female", "1987-02-20")
+    # Amy's record number (identifier of type MR) names her; her logical id links to it
+    assert (amy["patient_id"], amy["patient_id_namespace"], amy["sex"], amy["birth_date"]) == \
+        ("1032702", "http://example.org/patient/identifiers", "female", "1987-02-20")
     assert amy["ethnicity"] == "Hispanic or Latino"
     report = fhir.read(external / "us-core" / "DiagnosticReport-bone-density-report.json", conn)
     assert (report.batches, report.rows_skipped, report.rejects) == ([], 1, [])
@@ -75,7 +77,9 @@ def test_us_core_labs_patient_and_report(external, conn, rows):
 
 def test_transaction_bundle_resolves_uuid_and_contained_patients(tmp_path, conn, rows):
     bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"fullUrl": "urn:uuid:aaaa", "resource": patient(None, identifier=[{"system": "mrn", "value": "MRN-1"}]),
+        {"fullUrl": "urn:uuid:aaaa", "resource": patient(None, identifier=[
+            {"system": "ssn", "value": "999-1", "type": {"coding": [{"code": "SS"}]}},
+            {"system": "mrn", "value": "MRN-1", "type": {"coding": [{"code": "MR"}]}}]),
          "request": {"method": "POST", "url": "Patient"}},
         {"fullUrl": "urn:uuid:bbbb", "resource": observation("o1", "urn:uuid:aaaa")},
         {"resource": observation("o2", "#p", contained=[patient("p", identifier=[{"value": "MRN-2"}])])},
@@ -85,9 +89,18 @@ def test_transaction_bundle_resolves_uuid_and_contained_patients(tmp_path, conn,
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(bundle))
     result = fhir.read(path, conn)
-    assert [(r["source_row"], r["patient_id"]) for r in rows(result, "patients")] == [(1, "MRN-1"), (3, "MRN-2")]
+    # the record number of type MR, never the SSN; a contained Patient's id is its container's
+    assert [(r["source_row"], r["patient_id"], r["patient_id_namespace"]) for r in rows(result, "patients")] == [
+        (1, "MRN-1", "mrn"), (3, "Patient/o2.p", None)]
     assert [(r["source_row"], r["patient_id"], r["result_id"]) for r in rows(result, "labs")] == [
-        (2, "MRN-1", "o1"), (3, "MRN-2", "o2")]
+        (2, "Patient/aaaa", "o1"), (3, "Patient/o2.p", "o2")]
+    links = conn.execute(f"SELECT namespace, id_type, id_value, reference, patient_id FROM {result.identifiers} "
+                         "ORDER BY ALL").fetchall()
+    assert links == [("Patient", "resource_id", "aaaa", "Patient/aaaa", "mrn|MRN-1"),
+                     ("Patient", "resource_id", "o2.p", "Patient/o2.p", "Patient/o2.p"),
+                     ("mrn", "MR", "MRN-1", "mrn|MRN-1", "mrn|MRN-1"),
+                     ("ssn", "SS", "999-1", None, "mrn|MRN-1"),
+                     (None, None, "MRN-2", None, "Patient/o2.p")]
     assert result.rows_skipped == 2 and result.rejects == []
 
 
@@ -100,7 +113,7 @@ def test_searchset_bundle_with_server_references(tmp_path, conn, rows):
     path = tmp_path / "search.json"
     path.write_text(json.dumps(bundle))
     result = fhir.read(path, conn)
-    assert [r["patient_id"] for r in rows(result, "labs")] == ["123", "123"]
+    assert [r["patient_id"] for r in rows(result, "labs")] == ["Patient/123", "Patient/123"]
     assert rows(result, "patients")[0]["sex"] == "male"
 
 
@@ -163,7 +176,8 @@ def test_fracture_conditions_and_procedures_others_skipped(tmp_path, conn, rows)
     result = fhir.read(ndjson(tmp_path, lines, "Condition.ndjson"), conn)
     fractures = rows(result, "fractures")
     assert [(r["result_id"], r["patient_id"], r["fracture_date"], r["status"]) for r in fractures] == [
-        ("c1", "P1", "2019-06-01", "F"), ("c3", "P2", "2020-01-02T10:00:00Z", "D"), ("pr1", "P3", "2021-02-03", "F")]
+        ("c1", "Patient/P1", "2019-06-01", "F"), ("c3", "Patient/P2", "2020-01-02T10:00:00Z", "D"),
+        ("pr1", "Patient/P3", "2021-02-03", "F")]
     assert (fractures[0]["site"], fractures[0]["fragility"], fractures[0]["code"], fractures[0]["code_system"]) == \
         ("hip", "false", "5913000", "SNOMED")
     assert fractures[1]["fragility"] is None
@@ -180,14 +194,15 @@ def test_patients_sex_sources_and_menopausal_extension(tmp_path, conn, rows):
     ]
     found = rows(fhir.read(ndjson(tmp_path, lines, "Patient.ndjson"), conn), "patients")
     assert [(r["patient_id"], r["sex"], r["menopausal_status"]) for r in found] == [
-        ("P1", "female", "post"), ("P2", "other", None), ("MRN-3", "female", None)]
+        ("Patient/P1", "female", "post"), ("Patient/P2", "other", None),
+        (None, "female", None)]   # neither an id nor a record identifier: quarantined by the loader
 
 
 def test_ndjson_named_json_is_read_line_by_line(tmp_path, conn, rows):
     path = ndjson(tmp_path, [observation("o1", "Patient/P1"), observation("o2", "Patient/P2")], "export.json")
     result = fhir.read(path, conn)
     assert result.format == "fhir_ndjson"
-    assert [r["patient_id"] for r in rows(result, "labs")] == ["P1", "P2"]
+    assert [r["patient_id"] for r in rows(result, "labs")] == ["Patient/P1", "Patient/P2"]
 
 
 def test_a_json_file_that_does_not_parse_is_quarantined_whole(tmp_path, conn):

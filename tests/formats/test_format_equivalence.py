@@ -30,7 +30,8 @@ def _csv(table, path: Path) -> Path:
 
 
 def _marts(warehouse: Path) -> dict[str, tuple[list[str], list[tuple]]]:
-    """Each mart keyed by the source patient id, delivery columns left out, rows sorted."""
+    """Each mart keyed by the patient (as identity resolved the source references), delivery
+    columns left out, rows sorted."""
     found = {}
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         for mart in MARTS:
@@ -40,7 +41,10 @@ def _marts(warehouse: Path) -> dict[str, tuple[list[str], list[tuple]]]:
             scan = ("scan_date" not in described and "assessment_id" in described)
             rows = conn.execute(f"""
                 SELECT m.patient_id, {', '.join('t.' + c for c in columns)}{', a.scan_date' if scan else ''}
-                FROM marts.{mart} AS t JOIN identity.patient_map AS m USING (patient_key)
+                FROM marts.{mart} AS t
+                JOIN (SELECT DISTINCT r.person_id AS patient_id, k.patient_key
+                      FROM identity.patient_map AS k JOIN identity.patient_references AS r USING (patient_id)) AS m
+                  USING (patient_key)
                 {'JOIN marts.fct_bmd_assessment AS a USING (assessment_id)' if scan else ''}
                 ORDER BY ALL""").fetchall()
             columns += ["scan_date"] if scan else []

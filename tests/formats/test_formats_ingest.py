@@ -19,12 +19,22 @@ def hl7_result(msg_id: str, pid: str, acc: str, value: str, status: str, unit: s
             + f"OBX|1|NM|{code}^Magnesium^LN||{value}|{unit}|0.66-1.07||||{status}|||{ts}\r")
 
 
+# Keys to patients as identity resolved them (several source references may name one patient).
+PERSONS = """(SELECT DISTINCT r.person_id AS patient_id, k.patient_key FROM identity.patient_map AS k
+              JOIN identity.patient_references AS r USING (patient_id))"""
+
+
 def outcomes(report) -> dict:
     return {o.path.name: o for o in report.files}
 
 
-def test_external_samples_load_or_are_quarantined_with_their_reason(external, warehouse_path, secret, query):
-    report = ingest_paths(warehouse_path, [
+def test_external_samples_load_or_are_quarantined_with_their_reason(external, tmp_path, write, warehouse_path,
+                                                                     secret, query):
+    # The samples come from different organisations; their assigning authorities (PID-3 CX.4)
+    # are declared apart, as a registry receiving them would (contract section 2a).
+    settings = write(tmp_path / "identity.yaml",
+                     "namespaces:\n  fhir_converter: ['1', 'IA PHIMS Stage']\n  nist: [MPI]\n")
+    report = ingest_paths(warehouse_path, identity_path=settings, paths=[
         external / "fhir-converter" / "LAB-ORU-1.hl7", external / "fhir-converter" / "LAB-ORU-2.hl7",
         external / "fhir-converter" / "ORU-R01-01.hl7", external / "fhir-converter" / "ORU-R01-RMGEAD.hl7",
         external / "python-hl7" / "sample_hl7.hl7",
@@ -61,8 +71,9 @@ def test_external_samples_load_or_are_quarantined_with_their_reason(external, wa
         ("total_hip", "left", None, -0.19, None, "2021-11-10", "-08:00"),
         ("total_hip", "left", None, None, 0.734, "2021-11-10", "-08:00"),
     ]
-    assert query("SELECT sex, birth_date::VARCHAR FROM raw.patients WHERE patient_id = 'example'") == [
-        ("female", "1987-02-20")]
+    # Patient/example is keyed by her record number (type MR), not by the server's logical id
+    assert query("SELECT sex, birth_date::VARCHAR FROM raw.patients "
+                 "WHERE patient_id = 'http://example.org/patient/identifiers|1032702'") == [("female", "1987-02-20")]
     again = ingest_paths(warehouse_path, [external / "us-core", external / "fhir-converter"])
     assert {o.status for o in again.files} == {"skipped"}          # the same files again change nothing
 
@@ -94,8 +105,9 @@ def test_malformed_inputs_are_quarantined_and_nothing_else_is_lost(tmp_path, war
         ("feed.hl7", 8, "unknown_unit"), ("feed.hl7", 9, "unparseable_message")]
     payload = query("SELECT payload->>'message' FROM audit.quarantine WHERE source_row = 9")[0][0]
     assert payload.startswith("MSH|") and "P3" in payload and payload.endswith("|0.70|mmol/L|0.")
+    # raw rows carry the source reference: HL7 `P1^^^H^MR` as `H|P1`, a FHIR subject as `Patient/P4`
     assert query("SELECT patient_id, value_num FROM raw.lab_results ORDER BY 1") == [
-        ("P1", 0.8), ("P4", 0.8), ("P5", 0.9)]
+        ("H|P1", 0.8), ("H|P5", 0.9), ("Patient/P4", 0.8)]
 
 
 @pytest.mark.slow
@@ -122,16 +134,18 @@ def test_status_semantics_reach_the_marts(external, tmp_path, warehouse_path, se
     report = ingest_paths(warehouse_path, [first, second, bulk, external / "us-core"])
     assert {o.status for o in report.files} == {"loaded"}
     build_in_subprocess(warehouse_path)
-    current = query("""SELECT m.patient_id, f.value_si, f.status FROM marts.fct_lab_result f
-                       JOIN identity.patient_map m USING (patient_key) WHERE f.analyte = 'magnesium' ORDER BY 1""")
+    current = query(f"""SELECT m.patient_id, f.value_si, f.status FROM marts.fct_lab_result f
+                       JOIN {PERSONS} m USING (patient_key) WHERE f.analyte = 'magnesium' ORDER BY 1""")
     assert current == [("F1", round(2.1 * 0.41144, 6), "F"), ("F2", round(1.5 * 0.41144, 6), "A"),
                        ("H1", 0.81, "F"), ("H2", 0.62, "C")]
     assert query("SELECT count(*) FROM raw.lab_results "
-                 "WHERE patient_id IN ('H1', 'H2', 'H3', 'H4', 'F1', 'F2', 'F3', 'F4')") == [(14,)]
-    [amy] = query("""SELECT a.scan_date::VARCHAR, a.age_at_scan, a.t_score_femoral_neck, a.t_score_total_hip,
+                 "WHERE patient_id IN ('H|H1', 'H|H2', 'H|H3', 'H|H4', 'Patient/F1', 'Patient/F2', 'Patient/F3', "
+                 "'Patient/F4')") == [(14,)]
+    # her scans name her `Patient/example`; her Patient resource links that to her record number
+    [amy] = query(f"""SELECT a.scan_date::VARCHAR, a.age_at_scan, a.t_score_femoral_neck, a.t_score_total_hip,
                             a.min_t_score, a.min_t_score_site, a.who_category, a.iscd_category
-                     FROM marts.fct_bmd_assessment a JOIN identity.patient_map m USING (patient_key)
-                     WHERE m.patient_id = 'example'""")
+                     FROM marts.fct_bmd_assessment a JOIN {PERSONS} m USING (patient_key)
+                     WHERE m.patient_id = '1032702'""")
     assert amy == ("2021-11-10", 34, -1.48, -1.62, -1.62, "total_hip", "osteopenia", "within_expected_range_for_age")
     assert query("""SELECT f.value_si, f.unit_si, f.value_original, f.unit_original FROM marts.fct_lab_result f
                     WHERE f.analyte = 'calcium'""") == [(round(7.7 * 0.24951, 6), "mmol/L", 7.7, "mg/dL")]

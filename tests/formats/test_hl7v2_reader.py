@@ -1,6 +1,8 @@
 """HL7 v2 ORU^R01 reader: third-party samples, framing, escapes and every malformed message."""
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pytest
@@ -56,10 +58,15 @@ def test_lab_oru_1_reads_every_obx_with_status_and_offset(external, conn, rows):
         "source_row": 5, "patient_id": "10006579", "collected_at": "2014-10-06T06:27:00+07:00",
         "code": "11273-0", "value": "4.06", "unit": "tera.l-1", "code_system": "LOINC",
         "name": "ERYTHROCYTES", "reference_range": "", "abnormal_flag": "N", "status": "P",
-        "accession_id": "82503246", "loinc_code": ""}
+        "accession_id": "82503246", "loinc_code": "",
+        # PID-3 `10006579^^^1^MRN^1`: CX.4 `1` is the namespace; MSH-7 the version's time; OBX-14
+        # (06:27) differs from OBR-7, so the observation time is part of the result's identity
+        "patient_id_namespace": "1", "reported_at": "2014-10-06T06:45:00+07:00",
+        "result_id": "82503246^11273-0^^20141006062700+0700"}
     assert {r["accession_id"] for r in labs[5:]} == {"890775544"}
     assert rows(result, "patients") == [
-        {"source_row": 2, "patient_id": "10006579", "sex": "M", "birth_date": "1924-10-10"}]
+        {"source_row": 2, "patient_id": "10006579", "patient_id_namespace": "1", "sex": "M",
+         "birth_date": "1924-10-10"}]
     assert result.rejects == [] and result.rows_read == 11
 
 
@@ -192,8 +199,10 @@ def test_the_synthetic_writer_round_trips_every_lab_row(tmp_path, conn, rows):
     names = ["patient_id", "collected_at", "code", "name", "value", "unit", "reference_range",
              "abnormal_flag", "status", "accession_id"]
     sent = [tuple(r[n] or "" for n in names) for r in facts.labs.select(names).to_pylist()]
+    # HL7 NM/SN numbers carry a decimal point only: the writer sends the CSV's `1,94` as `1.94`
+    sent = [row[:4] + (re.sub(r"^([<>]=?)?(-?\d+),(\d+)$", r"\1\2.\3", row[4]),) + row[5:] for row in sent]
     read = [tuple(r[n] or "" for n in names) for r in rows(hl7v2.read(path, conn), "labs")]
     assert read == sent
     assert {r[names.index("status")] for r in read} >= {"F", "C", "P", "D", "X"}
     values = [r[names.index("value")] for r in read]
-    assert any(v[:1] in ("<", ">") for v in values) and any("," in v for v in values)   # SN and comma
+    assert any(v[:1] in ("<", ">") for v in values) and not any(re.fullmatch(r"[<>]?\d+,\d+", v) for v in values)

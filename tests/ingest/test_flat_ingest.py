@@ -182,7 +182,7 @@ def test_failure_half_way_leaves_nothing(exports, warehouse_path, secret, query,
 
     # Fail after the raw rows of the first batch were inserted: the rollback must take them back,
     # and the unexpected error is one failed load, not an aborted run.
-    monkeypatch.setattr(identity, "assign_keys", explode)
+    monkeypatch.setattr(identity, "resolve_keys", explode)
     outcome = ingest_paths(warehouse_path, [exports / "labs.csv"]).files[0]
     assert outcome.status == "failed"
     assert "unexpected RuntimeError" in outcome.message and "disk full" not in outcome.message

@@ -1,6 +1,8 @@
+-- Patients as resolved by identity (contract 2a): `patient_id` is the person a source
+-- reference stands for, so one patient sent by several formats or hospitals is one patient.
 -- One row per delivered DXA site result version (patient x scan date x site x side).
 select
-    patient_id,
+    coalesce(refs.person_id, delivered.patient_id) as patient_id,
     {{ dbt.safe_cast('scan_date', api.Column.translate_type('date')) }} as scan_date,
     lower(trim(site)) as site,
     lower(trim(side)) as side,
@@ -15,7 +17,11 @@ select
     lower(trim(menopausal_status)) as menopausal_status,
     upper(trim(status)) as status,
     result_id,
+    reported_at,
+    version_seq,
     load_id,
     source_row,
     source_file
-from {{ source('raw', 'dxa_results') }}
+from {{ source('raw', 'dxa_results') }} as delivered
+left join {{ source('identity', 'patient_references') }} as refs
+    on refs.patient_id = delivered.patient_id

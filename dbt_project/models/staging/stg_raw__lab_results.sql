@@ -1,6 +1,8 @@
+-- Patients as resolved by identity (contract 2a): `patient_id` is the person a source
+-- reference stands for, so one patient sent by several formats or hospitals is one patient.
 -- One row per delivered lab result version, as sent, with the unit spelling key of contract 7.
 select
-    patient_id,
+    coalesce(refs.person_id, delivered.patient_id) as patient_id,
     collected_at,
     {{ dbt.cast('collected_at', api.Column.translate_type('date')) }} as collected_date,
     collected_offset,
@@ -16,7 +18,11 @@ select
     accession_id,
     result_id,
     is_tracked,
+    reported_at,
+    version_seq,
     load_id,
     source_row,
     source_file
-from {{ source('raw', 'lab_results') }}
+from {{ source('raw', 'lab_results') }} as delivered
+left join {{ source('identity', 'patient_references') }} as refs
+    on refs.patient_id = delivered.patient_id

@@ -1,7 +1,9 @@
+-- Patients as resolved by identity (contract 2a): `patient_id` is the person a source
+-- reference stands for, so one patient sent by several formats or hospitals is one patient.
 -- One row per delivered patient version: names and types for the layers above. Sex is mapped
 -- through seed category_spellings (contract 2: F/M or female/male in any case, else unknown).
 select
-    patients.patient_id,
+    coalesce(refs.person_id, patients.patient_id) as patient_id,
     coalesce(sexes.value, 'unknown') as sex,
     patients.sex as sex_as_sent,
     {{ dbt.safe_cast('patients.birth_date', api.Column.translate_type('date')) }} as birth_date,
@@ -12,6 +14,8 @@ select
     patients.source_row,
     patients.source_file
 from {{ source('raw', 'patients') }} as patients
+left join {{ source('identity', 'patient_references') }} as refs
+    on refs.patient_id = patients.patient_id
 left join {{ ref('category_spellings') }} as sexes
     on sexes.category = 'sex'
    and sexes.spelling = lower(trim(patients.sex))

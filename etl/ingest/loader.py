@@ -430,8 +430,9 @@ def _stage_in_file_order(conn, typed: str, query: str, first_row: int, path: Pat
         malformed = f"{typed}_malformed"
         # One row per rejected line (DuckDB may report several problems on one line).
         conn.execute(f"""CREATE TEMP TABLE {malformed} AS
-            SELECT line, arg_min(column_name, column_idx) AS field, any_value(csv_line) AS text,
-                   arg_min(error_type, column_idx) AS problem, arg_min(error_message, column_idx) AS detail
+            SELECT line, arg_min(column_name, coalesce(column_idx, 0)) AS field, any_value(csv_line) AS text,
+                   arg_min(error_type, coalesce(column_idx, 0)) AS problem,
+                   arg_min(error_message, coalesce(column_idx, 0)) AS detail
             FROM {rejects} GROUP BY line""")
     if malformed and conn.execute(f"SELECT count(*) FROM {malformed}").fetchall()[0][0]:
         # The k-th rejected line (by line) has `line - first_row - (k - 1)` kept rows before it;

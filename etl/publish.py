@@ -85,6 +85,7 @@ def publish_snapshot(warehouse_path: Path, dictionary: bool = True) -> PublishRe
     target = snapshot_path(warehouse_path)
     partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
     started = time.perf_counter()
+    _remove_stale_partials(target)
     _remove(partial)
     try:
         tables, rows = _write_snapshot(warehouse_path, partial)
@@ -103,7 +104,7 @@ def _write_snapshot(warehouse_path: Path, partial: Path) -> tuple[list[str], int
     revision = warehouse.current_revision(warehouse_path)
     with warehouse.session(partial) as conn:
         try:
-            conn.execute(f"ATTACH '{warehouse_path}' AS {_SOURCE} (READ_ONLY)").fetchall()
+            conn.execute(f"ATTACH {_literal(str(warehouse_path))} AS {_SOURCE} (READ_ONLY)").fetchall()
         except duckdb.IOException as error:
             raise WarehouseLockedError(f"The warehouse {warehouse_path} is being written by another process, so "
                                        "the snapshot cannot be published now; publish after that process ends.") from error
@@ -130,6 +131,33 @@ def _write_snapshot(warehouse_path: Path, partial: Path) -> tuple[list[str], int
         conn.execute(f"DETACH {_SOURCE}").fetchall()
         conn.execute("CHECKPOINT").fetchall()  # everything in the file itself, no WAL beside it
     return names, rows
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (a warehouse under `St John's Hospital/` has a quote in its path)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _remove_stale_partials(target: Path) -> None:
+    """Half-written snapshots of publishes that were killed (their process is gone), so they do
+    not pile up beside the warehouse; a partial of a publish still running is left alone."""
+    for leftover in target.parent.glob(f"{target.name}.partial-*"):
+        pid = leftover.name.rsplit("-", 1)[-1].removesuffix(".wal")
+        if not pid.isdigit() or int(pid) == os.getpid() or _running(int(pid)):
+            continue
+        if leftover.exists():
+            os.chmod(leftover, 0o644)
+            leftover.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _remove(path: Path) -> None:

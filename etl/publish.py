@@ -51,6 +51,40 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+# How source file paths appear in the snapshot ($OSTEOREG_PUBLISHED_PATHS): `name` (the default)
+# keeps the file name and drops the folders, which name hospitals, users and shares; `hash` shows
+# a 16-digit hash instead, for senders whose file names carry a patient id or name; `full` keeps
+# the path as sent (a registry that publishes to its own staff only).
+PUBLISHED_PATHS = ("name", "hash", "full")
+
+
+def published_paths() -> str:
+    chosen = os.environ.get("OSTEOREG_PUBLISHED_PATHS", "name").strip().lower()
+    if chosen not in PUBLISHED_PATHS:
+        raise OsteoregError(f"OSTEOREG_PUBLISHED_PATHS must be one of {', '.join(PUBLISHED_PATHS)}, not {chosen!r}.")
+    return chosen
+
+
+def _path_expression(column: str) -> str:
+    mode = published_paths()
+    if mode == "full":
+        return column
+    if mode == "hash":
+        return f"'sha256:' || left(sha256({column}), 16)"
+    return f"regexp_extract({column}, '[^/\\\\]*$')"
+
+
+def _published_column(schema: str, table: str, column: str) -> str:
+    """A column as the snapshot shows it: ledger paths reduced (also inside the ledger's
+    messages, which start with the path), everything else as it is."""
+    quoted = _quote(column)
+    if (schema, table) == ("audit", "loads") and column == "source_path":
+        return f"{_path_expression(quoted)} AS {quoted}"
+    if (schema, table) == ("audit", "loads") and column == "message" and published_paths() != "full":
+        return f"replace({quoted}, source_path, {_path_expression('source_path')}) AS {quoted}"
+    return quoted
+
+
 def _published_relations(conn) -> list[tuple[str, str, list[str]]]:
     """(schema, table, kept columns) of every table and view in the published schemas."""
     schemas = ", ".join(f"'{schema}'" for schema in PUBLISHED_SCHEMAS)
@@ -117,7 +151,7 @@ def _write_snapshot(warehouse_path: Path, partial: Path) -> tuple[list[str], int
         for schema in PUBLISHED_SCHEMAS:
             conn.execute(f"CREATE SCHEMA {schema}").fetchall()
         for schema, table, columns in relations:
-            select = ", ".join(_quote(column) for column in columns)
+            select = ", ".join(_published_column(schema, table, column) for column in columns)
             conn.execute(f"CREATE TABLE {schema}.{_quote(table)} AS SELECT {select} "
                          f"FROM {_SOURCE}.{schema}.{_quote(table)}").fetchall()
             rows += conn.execute(f"SELECT count(*) FROM {schema}.{_quote(table)}").fetchall()[0][0]

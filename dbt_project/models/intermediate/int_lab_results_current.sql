@@ -27,6 +27,7 @@ select
     current_versions.unit_key,
     current_versions.status,
     current_versions.result_id,
+    current_versions.result_key,
     current_versions.load_id,
     current_versions.source_row
 from current_versions

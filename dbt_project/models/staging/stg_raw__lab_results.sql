@@ -15,6 +15,7 @@ select
     upper(trim(status)) as status,
     accession_id,
     result_id,
+    result_key,
     is_tracked,
     load_id,
     source_row,

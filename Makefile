@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench fuzz clean
+
+N ?= 10000
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +19,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The long fuzz run (the suite runs 250 inputs of the same generator): N seeded broken inputs of
+# every format through ingest, with the invariants checked and the figures printed.
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.run --n $(N)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -19,6 +19,7 @@ from rich.table import Table
 from . import __version__
 from .errors import OsteoregError, UsageError
 from .paths import resolve_warehouse
+from .textsafe import for_terminal
 
 console = Console()
 err_console = Console(stderr=True)
@@ -69,7 +70,7 @@ def init(ctx: typer.Context, warehouse: Optional[Path] = WarehouseOption) -> Non
     before = wh.current_revision(path)
     after = wh.upgrade(path)
     state = "already at" if before == after else f"upgraded from {before or 'empty'} to"
-    console.print(f"Warehouse {path}: {state} schema revision {after}.")
+    console.print(f"Warehouse {for_terminal(path)}: {state} schema revision {after}.")
 
 
 @app.command()
@@ -146,14 +147,14 @@ def score(
         from .scoring.runner import export_model as export
 
         written = export(path, export_model[0], export_model[1])
-        console.print(f"Model {export_model[0]} written to {written}.", highlight=False)
+        console.print(for_terminal(f"Model {export_model[0]} written to {written}."), highlight=False)
         return
     if import_model:
         from .scoring.runner import import_model as load
 
         imported = load(path, import_model)
         state = "was already present" if imported.already_present else "imported"
-        console.print(f"Model {imported.model_name} version {imported.model_version} {state} and is current.",
+        console.print(for_terminal(f"Model {imported.model_name} version {imported.model_version} {state} and is current."),
                       highlight=False)
         return
     from .pipeline import score as run_score
@@ -246,14 +247,14 @@ def main() -> None:
     except OsteoregError as error:
         if debug:
             raise
-        err_console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {for_terminal(error)}", highlight=False, soft_wrap=True)
         code = error.exit_code
     except duckdb.Error as error:
         # A warehouse older than the code (e.g. marts built before a column was added) surfaces
         # as a database error; say so in one sentence rather than a traceback.
         if debug:
             raise
-        first = str(error).splitlines()[0]
+        first = for_terminal(str(error).splitlines()[0])
         err_console.print(f"[red]error:[/red] the warehouse does not match what this command expects ({first}); "
                           "run `osteoreg build` (or `osteoreg run`) to bring it up to date.", highlight=False,
                           soft_wrap=True)

@@ -43,6 +43,7 @@ FORMAT_GROUPS = {"csv": "flat", "tsv": "flat", "parquet": "flat", "hl7v2": "hl7v
                  "fhir_json": "fhir", "fhir_ndjson": "fhir"}
 KEY_HEX_CHARS = 16  # 64 bits: collision odds for 10M patients about 3e-6; short enough to read
 _BLOCK = 64          # SHA-256 block size in bytes (RFC 2104)
+MIN_SECRET_FILE_BYTES = 32  # 128 bits as hex; the file osteoreg writes holds 64 hex digits (256 bits)
 
 
 def secret_path(warehouse_path: Path) -> Path:
@@ -53,14 +54,24 @@ def secret_path(warehouse_path: Path) -> Path:
 def load_secret(warehouse_path: Path) -> bytes:
     """The HMAC secret: $OSTEOREG_SECRET, else the file beside the warehouse (made on first use)."""
     from_env = os.environ.get("OSTEOREG_SECRET")
-    if from_env:
+    if from_env is not None and from_env.strip():
         return from_env.encode("utf-8")
+    if from_env is not None and from_env != "":
+        raise OsteoregError("OSTEOREG_SECRET holds only white space; set it to a long random value or unset it "
+                            "to use the secret file beside the warehouse.")
     path = secret_path(warehouse_path)
     if path.exists():
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
             raise OsteoregError(f"The secret file {path} is readable by others (mode {mode:o}); run `chmod 600 {path}`.")
-        return path.read_bytes().strip()
+        secret = path.read_bytes().strip()
+        if len(secret) < MIN_SECRET_FILE_BYTES:
+            # An empty or short key makes the HMAC a plain hash anyone can recompute from guessed ids.
+            raise OsteoregError(
+                f"The secret file {path} holds {'nothing' if not secret else f'only {len(secret)} characters'}; "
+                f"a key needs at least {MIN_SECRET_FILE_BYTES} (osteoreg writes 64 random hex digits), so restore "
+                "it from your backup, or remove it before the first load to have a new one made.")
+        return secret
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from .errors import UsageError
+from .textsafe import for_terminal
 from .warehouse import session
 
 from .ingest.loader import FileOutcome, IngestReport, expand, ingest_paths
@@ -19,17 +20,18 @@ from .ingest.loader import FileOutcome, IngestReport, expand, ingest_paths
 
 def _file_line(outcome: FileOutcome, root: Path | None) -> str:
     name = str(outcome.path.relative_to(root)) if root and outcome.path.is_relative_to(root) else str(outcome.path)
+    name, message = for_terminal(name), for_terminal(outcome.message or "")
     if outcome.status == "skipped":
-        return f"[dim]skipped[/dim]  {name}: {outcome.message}"
+        return f"[dim]skipped[/dim]  {name}: {message}"
     if outcome.status == "failed":
-        return f"[red]failed[/red]   {outcome.message}"
+        return f"[red]failed[/red]   {message}"
     parts = [f"read {outcome.rows_read:,}", f"loaded {outcome.rows_loaded:,}",
              f"quarantined {outcome.rows_quarantined:,}", f"duplicate {outcome.rows_duplicate:,}"]
     if outcome.rows_untracked:
         parts.append(f"untracked {outcome.rows_untracked:,}")
     if outcome.rows_skipped:
         parts.append(f"skipped resources {outcome.rows_skipped:,}")
-    kind = f"{outcome.kind} ({outcome.format}{', ' + outcome.profile if outcome.profile else ''})"
+    kind = for_terminal(f"{outcome.kind} ({outcome.format}{', ' + outcome.profile if outcome.profile else ''})")
     return f"[green]loaded[/green]   {name} {kind}: {', '.join(parts)} [dim]{outcome.seconds:.1f} s[/dim]"
 
 
@@ -56,7 +58,7 @@ def print_ingest_summary(report: IngestReport, console: Console) -> None:
     statuses = {s: sum(f.status == s for f in report.files) for s in ("loaded", "skipped", "failed")}
     console.print(
         f"[bold]{len(report.files)} file(s)[/bold]: {statuses['loaded']} loaded, {statuses['skipped']} skipped "
-        f"(already loaded), {statuses['failed']} failed. Rows read {report.total('rows_read'):,} = loaded "
+        f"(already loaded or not data), {statuses['failed']} failed. Rows read {report.total('rows_read'):,} = loaded "
         f"{report.total('rows_loaded'):,} + quarantined {report.total('rows_quarantined'):,} + duplicate "
         f"{report.total('rows_duplicate'):,}.", highlight=False, soft_wrap=False)
 
@@ -82,7 +84,7 @@ def demo(warehouse_path: Path, out_dir: Path, patients: int, seed: int, console:
     shutil.rmtree(inputs, ignore_errors=True)
     with console.status(f"Generating a synthetic cohort of {patients:,} patients"):
         write_mixed(inputs, n_patients=patients, seed=seed)
-    console.print(f"Synthetic exports (CSV, TSV, Parquet, HL7 v2, FHIR NDJSON) written to {inputs}", highlight=False)
+    console.print(f"Synthetic exports (CSV, TSV, Parquet, HL7 v2, FHIR NDJSON) written to {for_terminal(inputs)}", highlight=False)
     run(warehouse_path, [inputs], None, console)
     written = _write_report(warehouse_path, out_dir / "report", console)
     # The recap: what the warehouse holds (a second demo finds its files loaded already), what it
@@ -90,8 +92,8 @@ def demo(warehouse_path: Path, out_dir: Path, patients: int, seed: int, console:
     console.rule("demo")
     print_ledger(warehouse_path, console)
     console.print(written.headline.sentence(), highlight=False)
-    console.print(f"Report: {written.html}", highlight=False)
-    console.print(f"Warehouse: {warehouse_path}", highlight=False)
+    console.print(f"Report: {for_terminal(written.html)}", highlight=False)
+    console.print(f"Warehouse: {for_terminal(warehouse_path)}", highlight=False)
 
 
 def build(warehouse_path: Path, console: Console, vars: dict | None = None, select: str | None = None):
@@ -119,13 +121,13 @@ def publish(warehouse_path: Path, console: Console) -> Path:
 
     with console.status("Publishing the analyst snapshot and data dictionary"):
         result = publish_snapshot(warehouse_path)
-    console.print(f"Published {len(result.tables)} tables ({result.rows:,} rows) to {result.path}", highlight=False)
+    console.print(f"Published {len(result.tables)} tables ({result.rows:,} rows) to {for_terminal(result.path)}", highlight=False)
     return result.path
 
 
 def report(warehouse_path: Path, out_dir: Path, console: Console):
     result = _write_report(warehouse_path, out_dir, console)
-    console.print(f"Report: {result.html}", highlight=False)
+    console.print(f"Report: {for_terminal(result.html)}", highlight=False)
     console.print(result.headline.sentence(), highlight=False)
     return result
 
@@ -162,7 +164,7 @@ def check(warehouse_path: Path, console: Console, suites: list[str] | None = Non
         console.print(f"  [{'red' if failure.severity == 'critical' else 'yellow'}]{failure.severity}[/] "
                       f"{failure.suite} {failure.expectation} on {where}{count}", highlight=False)
     if run.data_docs_path:
-        console.print(f"Data Docs: {run.data_docs_path}", highlight=False)
+        console.print(f"Data Docs: {for_terminal(run.data_docs_path)}", highlight=False)
     gate(run)
     return run
 
@@ -199,5 +201,5 @@ def score(warehouse_path: Path, console: Console, refit: bool = False):
         table.add_row(model.model_name, model.model_version or "", fitted, f"{model.new_scores:,}")
     console.print(table)
     for model in result.refusals:
-        console.print(f"  [yellow]warning[/yellow] {model.message}", highlight=False)
+        console.print(f"  [yellow]warning[/yellow] {for_terminal(model.message)}", highlight=False)
     return result

@@ -52,6 +52,40 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+# How source file paths appear in the snapshot ($OSTEOREG_PUBLISHED_PATHS): `name` (the default)
+# keeps the file name and drops the folders, which name hospitals, users and shares; `hash` shows
+# a 16-digit hash instead, for senders whose file names carry a patient id or name; `full` keeps
+# the path as sent (a registry that publishes to its own staff only).
+PUBLISHED_PATHS = ("name", "hash", "full")
+
+
+def published_paths() -> str:
+    chosen = os.environ.get("OSTEOREG_PUBLISHED_PATHS", "name").strip().lower()
+    if chosen not in PUBLISHED_PATHS:
+        raise OsteoregError(f"OSTEOREG_PUBLISHED_PATHS must be one of {', '.join(PUBLISHED_PATHS)}, not {chosen!r}.")
+    return chosen
+
+
+def _path_expression(column: str) -> str:
+    mode = published_paths()
+    if mode == "full":
+        return column
+    if mode == "hash":
+        return f"'sha256:' || left(sha256({column}), 16)"
+    return f"regexp_extract({column}, '[^/\\\\]*$')"
+
+
+def _published_column(schema: str, table: str, column: str) -> str:
+    """A column as the snapshot shows it: ledger paths reduced (also inside the ledger's
+    messages, which start with the path), everything else as it is."""
+    quoted = _quote(column)
+    if (schema, table) == ("audit", "loads") and column == "source_path":
+        return f"{_path_expression(quoted)} AS {quoted}"
+    if (schema, table) == ("audit", "loads") and column == "message" and published_paths() != "full":
+        return f"replace({quoted}, source_path, {_path_expression('source_path')}) AS {quoted}"
+    return quoted
+
+
 def _published_relations(conn) -> list[tuple[str, str, list[str]]]:
     """(schema, table, kept columns) of every table and view in the published schemas."""
     schemas = ", ".join(f"'{schema}'" for schema in PUBLISHED_SCHEMAS)
@@ -86,6 +120,7 @@ def publish_snapshot(warehouse_path: Path, dictionary: bool = True) -> PublishRe
     target = snapshot_path(warehouse_path)
     partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
     started = time.perf_counter()
+    _remove_stale_partials(target)
     _remove(partial)
     try:
         tables, rows = _write_snapshot(warehouse_path, partial)
@@ -102,7 +137,7 @@ def _write_snapshot(warehouse_path: Path, partial: Path) -> tuple[list[str], int
     revision = warehouse.current_revision(warehouse_path)
     with warehouse.session(partial) as conn:
         try:
-            conn.execute(f"ATTACH '{warehouse_path}' AS {_SOURCE} (READ_ONLY)").fetchall()
+            conn.execute(f"ATTACH {_literal(str(warehouse_path))} AS {_SOURCE} (READ_ONLY)").fetchall()
         except duckdb.IOException as error:
             raise WarehouseLockedError(f"The warehouse {warehouse_path} is being written by another process, so "
                                        "the snapshot cannot be published now; publish after that process ends.") from error
@@ -115,7 +150,7 @@ def _write_snapshot(warehouse_path: Path, partial: Path) -> tuple[list[str], int
         for schema in PUBLISHED_SCHEMAS:
             conn.execute(f"CREATE SCHEMA {schema}").fetchall()
         for schema, table, columns in relations:
-            select = ", ".join(_quote(column) for column in columns)
+            select = ", ".join(_published_column(schema, table, column) for column in columns)
             conn.execute(f"CREATE TABLE {schema}.{_quote(table)} AS SELECT {select} "
                          f"FROM {_SOURCE}.{schema}.{_quote(table)}").fetchall()
             rows += conn.execute(f"SELECT count(*) FROM {schema}.{_quote(table)}").fetchall()[0][0]
@@ -129,6 +164,33 @@ def _write_snapshot(warehouse_path: Path, partial: Path) -> tuple[list[str], int
         conn.execute(f"DETACH {_SOURCE}").fetchall()
         conn.execute("CHECKPOINT").fetchall()  # everything in the file itself, no WAL beside it
     return names, rows
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (a warehouse under `St John's Hospital/` has a quote in its path)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _remove_stale_partials(target: Path) -> None:
+    """Half-written snapshots of publishes that were killed (their process is gone), so they do
+    not pile up beside the warehouse; a partial of a publish still running is left alone."""
+    for leftover in target.parent.glob(f"{target.name}.partial-*"):
+        pid = leftover.name.rsplit("-", 1)[-1].removesuffix(".wal")
+        if not pid.isdigit() or int(pid) == os.getpid() or _running(int(pid)):
+            continue
+        if leftover.exists():
+            os.chmod(leftover, 0o644)
+            leftover.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _remove(path: Path) -> None:

@@ -13,12 +13,14 @@ import decimal
 import io
 import json
 import math
+import re
 import uuid
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import UsageError
 from .publish import open_snapshot
+from .textsafe import strip_controls
 
 FORMATS = ("table", "csv", "json")
 
@@ -30,6 +32,18 @@ class QueryResult(NamedTuple):
 
 def _statement_kind(statement) -> str:
     return str(statement.type).rsplit(".", 1)[-1]
+
+
+def _statement_word(statement, kind: str) -> str:
+    """The statement's own first keyword where DuckDB's type groups several (INSTALL and LOAD are
+    both LOAD; FORCE INSTALL too), so the refusal names what the user wrote."""
+    words = re.findall(r"[A-Za-z]+", re.sub(r"--[^\n]*|/\*.*?\*/", " ", statement.query, flags=re.S))
+    if not words:
+        return kind
+    first = " ".join(words[:2]).upper() if words[0].upper() == "FORCE" else words[0].upper()
+    if kind == "LOAD" and first in ("INSTALL", "FORCE INSTALL", "LOAD"):
+        return first
+    return kind
 
 
 # Statement types that read: SELECT covers FROM-first queries, DESCRIBE, SHOW and SUMMARIZE.
@@ -50,6 +64,7 @@ def check_read_only(conn, sql: str) -> None:
         raise UsageError(f"`osteoreg sql` runs one statement at a time, and this text holds {len(statements)}.")
     kind = _statement_kind(statements[0])
     if kind not in READ_STATEMENTS:
+        kind = _statement_word(statements[0], kind)
         raise UsageError(f"`osteoreg sql` is read-only and refuses this {kind} statement: the snapshot is "
                          "a published copy, and data changes only through `osteoreg ingest`, `build` or `run`.")
 
@@ -131,7 +146,9 @@ def to_json(columns: list[str], rows: list[tuple]) -> str:
 def to_table(columns: list[str], rows: list[tuple], max_rows: int | None = None) -> str:
     """A fixed-width text table (numbers right-aligned) and a line counting the rows."""
     shown = rows if max_rows is None else rows[:max_rows]
-    cells = [[_text(value) for value in row] for row in shown]
+    # A table is for reading on a terminal: control characters a source sent (in a file name,
+    # say) are shown as escapes, never obeyed; CSV and JSON keep the text exact.
+    cells = [[strip_controls(_text(value)) for value in row] for row in shown]
     numeric = [all(isinstance(row[i], (int, float, decimal.Decimal)) and not isinstance(row[i], bool)
                    for row in shown if row[i] is not None) for i in range(len(columns))]
     widths = [max([len(column)] + [len(row[i]) for row in cells]) for i, column in enumerate(columns)]

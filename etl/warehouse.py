@@ -42,6 +42,7 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         raise OsteoregError(f"The warehouse {path} does not exist yet; run `osteoreg init` or `osteoreg ingest` first.")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+    created = not path.exists()
     try:
         conn = duckdb.connect(str(path), read_only=read_only)
     except duckdb.ConnectionException as error:
@@ -53,9 +54,18 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
             raise WarehouseLockedError(_locked_message(path, error)) from error
         raise OsteoregError(f"The warehouse {path} cannot be opened: {str(error).splitlines()[0]}") from error
     if not read_only:
+        if created:
+            owner_only(path)
         # A setting of the database instance; dbt's connection in this process shares it.
         conn.execute(f"SET memory_limit = '{memory_limit()}'")
     return conn
+
+
+def owner_only(path: Path) -> None:
+    """A warehouse holds the identity schema and raw rows (PHI): its file is made readable by
+    its owner only (0600), whatever the umask. The published snapshot is the analysts' copy."""
+    if path.exists():
+        os.chmod(path, 0o600)
 
 
 @contextlib.contextmanager
@@ -83,6 +93,7 @@ def _sqlalchemy_connection(path: Path):
     from sqlalchemy.exc import OperationalError
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    created = not path.exists()
     engine = create_engine(f"duckdb:///{path}")
     try:
         try:
@@ -91,6 +102,8 @@ def _sqlalchemy_connection(path: Path):
             if "lock" in str(error).lower():
                 raise WarehouseLockedError(_locked_message(path, error)) from None
             raise
+        if created:
+            owner_only(path)
         try:
             yield conn
             conn.commit()

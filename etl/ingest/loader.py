@@ -143,6 +143,7 @@ def ingest_paths(
         keep_try_cast_lenient(conn)
         refresh_row_hashes(conn)
         identity.apply_settings(conn, settings)
+        key_earlier_results(conn, secret)
         for path in files:
             if path.absolute() not in named and _not_data(path, profiles):
                 outcome = FileOutcome(path=path, status="skipped", message=NOT_DATA)
@@ -170,6 +171,25 @@ def _not_data(path: Path, profiles: list[Profile]) -> bool:
     if suffix == ".json":
         return detect.is_export_manifest(head)
     return not (hl7v2.looks_like(head) or fhir.looks_like(path, head) or flat.header_recognised(path, head, profiles))
+
+
+def result_key_sql(expr: str, secret: bytes) -> str:
+    """SQL for the keyed form of a sender's result id (HMAC-SHA256 under the patients' secret, in
+    its own `result:` domain so a result id equal to a patient id gets another key). Marts show
+    this in place of the id, which often carries the patient's record number."""
+    inner, outer = identity._pads(secret)
+    return (f"CASE WHEN {expr} IS NOT NULL THEN left(sha256(unhex('{outer.hex()}') || unhex(sha256("
+            f"unhex('{inner.hex()}') || encode('result:' || {expr})))), {identity.KEY_HEX_CHARS}) END")
+
+
+def key_earlier_results(conn, secret: bytes) -> int:
+    """Give rows loaded before `result_key` existed (migration 0006) their key; returns how many."""
+    missing = conn.execute(
+        "SELECT count(*) FROM raw.lab_results WHERE result_key IS NULL AND result_id IS NOT NULL").fetchall()[0][0]
+    if missing:
+        conn.execute(f"UPDATE raw.lab_results SET result_key = {result_key_sql('result_id', secret)} "
+                     "WHERE result_key IS NULL AND result_id IS NOT NULL")
+    return missing
 
 
 def keep_try_cast_lenient(conn) -> None:
@@ -289,7 +309,7 @@ def _load_file(conn, path: Path, profiles: list[Profile], forced: Profile | None
         outcome.format, outcome.profile = result.format, result.profile
         outcome.kind = ",".join(dict.fromkeys(b.kind for b in result.batches)) or None
         for batch in result.batches:
-            _load_batch(conn, path, load_id, result.format, batch, outcome)
+            _load_batch(conn, path, load_id, result.format, batch, outcome, secret[0])
         _resolve_patients(conn, path, load_id, result, outcome, *secret)
         _quarantine_rejects(conn, load_id, result, outcome)
         outcome.rows_skipped += result.rows_skipped
@@ -340,7 +360,7 @@ def _stage_name(load_id: int, kind: str) -> str:
     return f"stage_{kind}_{load_id}"
 
 
-def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome: FileOutcome) -> None:
+def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome: FileOutcome, secret: bytes) -> None:
     """Type, validate, de-duplicate and insert one kind's rows from one file."""
     source = batch.table
     # lower-cased: DuckDB may keep a source column's spelling (PATIENT_ID) for its canonical alias
@@ -380,13 +400,15 @@ def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome:
     read, valid, quarantined = conn.execute(f"""
         SELECT count(*), count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL)
         FROM {typed}""").fetchall()[0]
-    inserted_columns = ", ".join(spec.raw_columns)
+    keyed = batch.kind == "labs"
+    inserted_columns = ", ".join(spec.raw_columns + (["result_key"] if keyed else []))
+    key_value = f", {result_key_sql('t.result_id', secret)}" if keyed else ""
     # Row order inside raw does not matter (source_row is a column); not keeping it saves memory.
     conn.execute("SET preserve_insertion_order = false")
     loaded = conn.execute(f"""
         INSERT INTO {spec.raw_table}
             (load_id, source_file, source_row, source_format, {inserted_columns}, row_hash, extra)
-        SELECT $load_id, $source_file, t.source_row, $format, {', '.join('t.' + c for c in spec.raw_columns)},
+        SELECT $load_id, $source_file, t.source_row, $format, {', '.join('t.' + c for c in spec.raw_columns)}{key_value},
                t.row_hash, t.extra
         FROM {typed} AS t
         LEFT JOIN {repeats} AS rep ON rep.row_hash = t.row_hash AND rep.patient_id = t.patient_id
@@ -468,8 +490,9 @@ def _stage_in_file_order(conn, typed: str, query: str, first_row: int, path: Pat
         malformed = f"{typed}_malformed"
         # One row per rejected line (DuckDB may report several problems on one line).
         conn.execute(f"""CREATE TEMP TABLE {malformed} AS
-            SELECT line, arg_min(column_name, column_idx) AS field, any_value(csv_line) AS text,
-                   arg_min(error_type, column_idx) AS problem, arg_min(error_message, column_idx) AS detail
+            SELECT line, arg_min(column_name, coalesce(column_idx, 0)) AS field, any_value(csv_line) AS text,
+                   arg_min(error_type, coalesce(column_idx, 0)) AS problem,
+                   arg_min(error_message, coalesce(column_idx, 0)) AS detail
             FROM {rejects} GROUP BY line""")
     if malformed and conn.execute(f"SELECT count(*) FROM {malformed}").fetchall()[0][0]:
         # The k-th rejected line (by line) has `line - first_row - (k - 1)` kept rows before it;

@@ -138,7 +138,9 @@ def _run(context, batch_definition, suite: Suite, parameters: dict[str, Any]) ->
         return {outcome.expectation_config.meta["check_key"]: outcome for outcome in validation.results}
 
     by_key = {check.key: check for check in suite.checks}
-    outcomes = validate_checks(suite.name, suite.checks, {"result_format": "BASIC"})
+    # No sample of unexpected values: the Data Docs render them, and in raw tables they are PHI
+    # (birth dates, ids); counts and the row keys (load_id, source_row) say where to look.
+    outcomes = validate_checks(suite.name, suite.checks, {"result_format": "BASIC", "partial_unexpected_count": 0})
     results = {key: _result(suite, by_key[key], outcome) for key, outcome in outcomes.items()}
     failed = [by_key[key] for key, result in results.items()
               if result.status == "failed" and by_key[key].type != "unexpected_rows_expectation"]
@@ -149,6 +151,16 @@ def _run(context, batch_definition, suite: Suite, parameters: dict[str, Any]) ->
         for key, outcome in detailed.items():
             results[key].failing_row_keys = _result(suite, by_key[key], outcome).failing_row_keys
     return [results[check.key] for check in suite.checks]
+
+
+def _forget_failing_row_validations(context) -> None:
+    """Drop the second, failing-rows validations from the store before the Data Docs are built:
+    their results list the unexpected values themselves, which the docs would show."""
+    store = context.validation_results_store
+    for key in store.list_keys():
+        suite = getattr(getattr(key, "expectation_suite_identifier", None), "name", "")
+        if str(suite).endswith(".failing_rows"):
+            store.remove_key(key)
 
 
 def validate(warehouse_path: Path, suites: list[Suite], parameters: dict[str, Any], docs_dir: Path,
@@ -175,6 +187,7 @@ def validate(warehouse_path: Path, suites: list[Suite], parameters: dict[str, An
         # The site shows the latest run only (history lives in audit.quality_results), so pages
         # of suites or checks that no longer exist must not linger.
         shutil.rmtree(docs_dir, ignore_errors=True)
+        _forget_failing_row_validations(context)
         context.build_data_docs(site_names=["osteoreg"])
     finally:
         _release(datasource)

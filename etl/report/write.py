@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import UsageError
 from ..publish import open_snapshot
 from ..rules import dbt_var
 from ..scoring.settings import DEFAULT as SCORING
@@ -141,7 +142,14 @@ def write_report(warehouse_path: Path, out_dir: Path) -> ReportResult:
     """Write `osteoreg-report.html`, `marts/*.csv`, the analysis tables and the data dictionary."""
     started = time.perf_counter()
     out_dir = Path(out_dir).absolute()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    blocking = next((p for p in (out_dir, *out_dir.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise UsageError(f"The report folder {out_dir} cannot be made because {blocking} is a file; "
+                         "name a folder with --out.")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"The report folder {out_dir} cannot be made ({error.strerror or type(error).__name__}).") from None
     limit = small_cell_limit()
     outcome_categories = SCORING.outcome_categories
     with open_snapshot(Path(warehouse_path)) as conn:

@@ -33,7 +33,8 @@ def test_unreadable_input_exits_2_with_one_sentence(tmp_path, write, warehouse_p
     result = run(["ingest", "--warehouse", str(warehouse_path), str(bad)])
     assert result.returncode == 2
     message = " ".join(result.stderr.split())
-    assert f"{bad} line 1: the header (alpha, beta) is not a patients, labs, dxa or fractures export" in message
+    assert (f"{bad} line 1: the header (2 columns, none of them a registry column) is not a patients, labs, "
+            "dxa or fractures export") in message
     assert "Traceback" not in result.stderr + result.stdout
     with duckdb.connect(str(warehouse_path), read_only=True) as conn:
         assert conn.execute("SELECT status FROM audit.loads").fetchall() == [("failed",)]

@@ -144,3 +144,29 @@ def test_queries_succeed_while_an_ingest_holds_the_warehouse(demo, tmp_path, mon
     assert ingest.returncode == 0, err
     assert out.splitlines()[-1].startswith("done ")
     assert rows(path, "SELECT count(*) FROM audit.loads") > rows(demo.path, "SELECT count(*) FROM audit.loads")
+
+
+def test_a_warehouse_under_a_folder_with_an_apostrophe_publishes(demo, tmp_path):
+    path = demo.copy_to(tmp_path / "St John's Hospital" / "registry")
+    os.chmod(snapshot_path(path), 0o644)
+    snapshot_path(path).unlink()
+    result = publish_snapshot(path, dictionary=False)
+    assert result.path == snapshot_path(path)
+    assert rows(result.path, "SELECT count(*) FROM marts.dim_patient") == rows(path, "SELECT count(*) FROM marts.dim_patient")
+
+
+def test_the_next_publish_removes_partials_left_by_killed_publishes(demo, tmp_path):
+    path = demo.copy_to(tmp_path)
+    target = snapshot_path(path)
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(child.stdout)  # a process that has ended, as a killed publisher has
+    stale = [target.with_name(f"{target.name}.partial-{dead}"), target.with_name(f"{target.name}.partial-{dead}.wal")]
+    for leftover in stale:
+        leftover.write_bytes(b"half a snapshot")
+        os.chmod(leftover, 0o444)
+    alive = target.with_name(f"{target.name}.partial-{os.getppid()}")  # a publish still running elsewhere
+    alive.write_bytes(b"in progress")
+    publish_snapshot(path, dictionary=False)
+    assert not any(leftover.exists() for leftover in stale)
+    assert alive.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if ".partial-" in p.name) == [alive.name]

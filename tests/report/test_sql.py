@@ -56,6 +56,9 @@ def test_table_aligns_columns_and_counts_rows(demo):
     ("COPY marts.dim_patient TO '/tmp/out.csv'", "COPY"),
     ("ATTACH '/tmp/other.duckdb' AS other", "ATTACH"),
     ("SET enable_external_access = true", "SET"),
+    ("INSTALL httpfs", "INSTALL"),
+    ("/* quiet */ force install httpfs", "FORCE INSTALL"),
+    ("LOAD httpfs", "LOAD"),
 ])
 def test_writes_are_refused_with_one_sentence(demo, statement, kind):
     before = rows(snapshot_path(demo.path), "SELECT count(*) FROM marts.dim_patient")

@@ -21,6 +21,7 @@ with converted as (
         labs.value_comparator,
         labs.status,
         labs.result_id,
+        labs.result_key,
         labs.load_id,
         labs.source_row
     from {{ ref('int_lab_results_current') }} as labs
@@ -54,6 +55,7 @@ select
     end as is_plausible,
     converted.status,
     converted.result_id,
+    converted.result_key,
     converted.load_id,
     converted.source_row
 from converted

@@ -29,6 +29,7 @@ select
     current_versions.unit_key,
     {{ current_status('current_versions') }} as status,
     current_versions.result_id,
+    current_versions.result_key,
     current_versions.load_id,
     current_versions.source_row
 from current_versions

@@ -17,7 +17,9 @@ select
     value_comparator,
     is_plausible,
     status,
-    result_id,
+    -- the sender's resource id keyed like a patient id (HMAC, at ingest): the id itself often
+    -- carries the patient's record number and stays in raw
+    result_key as result_id,
     load_id,
     source_row
 from {{ ref('int_lab_results_converted') }}

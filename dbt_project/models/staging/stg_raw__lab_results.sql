@@ -17,6 +17,7 @@ select
     upper(trim(status)) as status,
     accession_id,
     result_id,
+    result_key,
     is_tracked,
     reported_at,
     version_seq,

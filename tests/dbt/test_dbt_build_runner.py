@@ -13,7 +13,8 @@ from etl.paths import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.slow
 
-MARTS = ["dim_patient", "fct_bmd_assessment", "fct_deficiency_flags", "fct_lab_result",
+MARTS = ["dim_patient", "fct_bmd_assessment", "fct_deficiency_flags", "fct_lab_result", "fct_latest_lab_panel",
+         "fct_prescan_labs",
          "mg_deficiency_prevalence", "mg_deficiency_prevalence_by_year"]
 
 

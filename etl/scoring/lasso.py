@@ -153,16 +153,21 @@ def _refit(matrix: np.ndarray, y: np.ndarray, patient_key: np.ndarray):
 
     design = sm.add_constant(matrix, has_constant="add")
     groups = np.unique(patient_key.astype(str), return_inverse=True)[1]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         try:
             result = sm.Logit(y, design).fit(disp=0, maxiter=200, method="newton", cov_type="cluster",
                                              cov_kwds={"groups": groups})
         except (np.linalg.LinAlgError, ValueError, OverflowError) as error:
             raise ModelRefused(f"The {NAME} refit cannot be computed on this registry's data "
                                f"({str(error).rstrip('.')}).") from error
+    if any(warning.category.__name__ == "PerfectSeparationWarning" for warning in caught):
+        raise ModelRefused(f"The {NAME} refit cannot be computed on this registry's data (the selected "
+                           "predictors separate the outcome perfectly).")
     params, se = np.asarray(result.params), np.asarray(result.bse)
-    if not (np.all(np.isfinite(params)) and np.all(np.isfinite(se))):
+    with np.errstate(over="ignore"):
+        bounds = np.exp(np.abs(params) + 2 * se)
+    if not (np.all(np.isfinite(params)) and np.all(np.isfinite(se)) and np.all(np.isfinite(bounds))):
         raise ModelRefused(f"The {NAME} refit gives non-finite estimates on this registry's data (the selected "
                            "predictors are collinear or separate the outcome).")
     return params, se, np.asarray(result.pvalues)

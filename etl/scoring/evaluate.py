@@ -1,9 +1,11 @@
 """Out-of-sample performance, the way TRIPOD asks for it: discrimination with its uncertainty,
 overall accuracy, and calibration in the large and its slope.
 
-AUROC intervals use DeLong's variance (DeLong et al., Biometrics 1988; fast midrank form of Sun
-and Xu, IEEE SPL 2014), so no bootstrap loop is needed. Cross-validation folds are drawn per
-patient, so one patient's two scans never sit on both sides of a split.
+AUROC intervals: when every patient has one assessment, DeLong's variance (DeLong et al.,
+Biometrics 1988; midrank form of Sun and Xu, IEEE SPL 2014); when patients have several scans,
+those are not independent, so the interval is a patient-cluster bootstrap (patients resampled
+with replacement, percentile interval; Field and Welsh, JRSS B 2007). Cross-validation folds are
+drawn per patient, so one patient's two scans never sit on both sides of a split.
 """
 from __future__ import annotations
 
@@ -39,6 +41,45 @@ def auroc_delong(scores: np.ndarray, outcome: np.ndarray, z: float) -> dict:
             "ci_high": float(min(1.0, area + z * se)), "se": float(se), "method": "delong"}
 
 
+def _weighted_auroc(score_index: np.ndarray, n_scores: int, outcome: np.ndarray, weights: np.ndarray) -> float:
+    """AUROC with integer row weights (ties counted half), from the rows' ranks among the scores."""
+    positive = np.bincount(score_index[outcome], weights=weights[outcome], minlength=n_scores)
+    negative = np.bincount(score_index[~outcome], weights=weights[~outcome], minlength=n_scores)
+    total_pos, total_neg = positive.sum(), negative.sum()
+    if total_pos == 0 or total_neg == 0:
+        return float("nan")
+    below = np.cumsum(negative) - negative
+    return float(np.sum(positive * (below + 0.5 * negative)) / (total_pos * total_neg))
+
+
+def auroc_cluster_bootstrap(scores: np.ndarray, outcome: np.ndarray, patient_key: np.ndarray,
+                            replicates: int, seed: int) -> dict:
+    """AUROC with a patient-cluster bootstrap 95% percentile interval."""
+    outcome = np.asarray(outcome, dtype=bool)
+    if outcome.sum() < 2 or (~outcome).sum() < 2:
+        return {"auroc": None, "ci_low": None, "ci_high": None, "method": "patient_cluster_bootstrap"}
+    unique_scores, score_index = np.unique(np.asarray(scores, dtype=np.float64), return_inverse=True)
+    patients, patient_index = np.unique(np.asarray(patient_key).astype(str), return_inverse=True)
+    area = _weighted_auroc(score_index, len(unique_scores), outcome, np.ones(len(outcome)))
+    rng = np.random.default_rng(seed)
+    draws = np.empty(replicates)
+    for b in range(replicates):          # one replicate per pass; each pass is whole-array numpy
+        times_drawn = np.bincount(rng.integers(0, len(patients), len(patients)), minlength=len(patients))
+        draws[b] = _weighted_auroc(score_index, len(unique_scores), outcome, times_drawn[patient_index].astype(float))
+    draws = draws[~np.isnan(draws)]
+    return {"auroc": area, "ci_low": float(np.percentile(draws, 2.5)), "ci_high": float(np.percentile(draws, 97.5)),
+            "method": "patient_cluster_bootstrap", "replicates": int(len(draws)),
+            "n_patients": int(len(patients))}
+
+
+def auroc_interval(scores: np.ndarray, outcome: np.ndarray, patient_key: np.ndarray, z: float,
+                   replicates: int, seed: int) -> dict:
+    """DeLong when each patient has one row, else the patient-cluster bootstrap."""
+    if len(np.unique(np.asarray(patient_key).astype(str))) == len(patient_key):
+        return auroc_delong(scores, outcome, z)
+    return auroc_cluster_bootstrap(scores, outcome, patient_key, replicates, seed)
+
+
 def _logit(probability: np.ndarray) -> np.ndarray:
     p = np.clip(probability, 1e-12, 1 - 1e-12)
     return np.log(p / (1 - p))
@@ -58,10 +99,10 @@ def calibration(probability: np.ndarray, outcome: np.ndarray) -> dict:
     return {"calibration_intercept": float(intercept.params[0]), "calibration_slope": float(slope.params[1])}
 
 
-def probability_metrics(probability: np.ndarray, outcome: np.ndarray, z: float) -> dict:
+def probability_metrics(probability: np.ndarray, outcome: np.ndarray, patient_key: np.ndarray, settings) -> dict:
     y = np.asarray(outcome, dtype=np.float64)
     return {
-        **auroc_delong(probability, y, z),
+        **auroc_interval(probability, y, patient_key, settings.ci_z, settings.bootstrap_replicates, settings.seed),
         "brier": float(np.mean((probability - y) ** 2)),
         **calibration(probability, y),
         "mean_predicted": float(np.mean(probability)),
@@ -88,12 +129,15 @@ def youden_at_or_below(values: np.ndarray, outcome: np.ndarray) -> dict:
             "specificity": float(specificity[best]), "youden_j": float(j[best])}
 
 
-def magnesium_alone(mg: np.ndarray, outcome: np.ndarray, z: float, published_auc: float) -> dict:
+def magnesium_alone(mg: np.ndarray, outcome: np.ndarray, patient_key: np.ndarray, settings,
+                    published_auc: float) -> dict:
     """Magnesium as the only marker (lower = higher risk), as Shi et al. reported it."""
     present = ~np.isnan(mg) & ~np.isnan(outcome)
     y = outcome[present]
     if y.sum() < 2 or (1 - y).sum() < 2:
-        return {"evaluated": False, "reason": "too few assessments with a matched magnesium result"}
+        return {"evaluated": False, "reason": "too few assessments with a pre-scan magnesium result"}
     return {"evaluated": True, "n_assessments": int(present.sum()), "n_outcomes": int(y.sum()),
-            **auroc_delong(-mg[present], y, z), **youden_at_or_below(mg[present], y),
+            **auroc_interval(-mg[present], y, patient_key[present], settings.ci_z, settings.bootstrap_replicates,
+                             settings.seed),
+            **youden_at_or_below(mg[present], y),
             "published_auroc": published_auc}

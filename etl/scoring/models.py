@@ -1,14 +1,15 @@
-"""The registry's risk models as named objects: each builds its parameters, metrics and card.
+"""What every risk model shares: its result, refusals, the outcome text, bands and population.
 
-Like OHDSI PatientLevelPrediction, a model is designed (its definition here), evaluated
-(out-of-sample metrics), saved (`store`), applied (`linear.apply`) and re-validated (`--refit`).
-A fixed model (OST) has nothing to fit; the fitted ones refuse, with one sentence, when the
-registry has too few outcomes to estimate them.
+Like OHDSI PatientLevelPrediction, a model is designed (its module), evaluated (out-of-sample
+metrics), saved (`store`), applied (`sql`) and re-validated (`--refit`). A fixed model (OST) has
+nothing to fit; the fitted ones refuse, with one sentence, when the registry has too few outcomes
+or when the numbers cannot be fitted (singular or non-finite), and the other models go on.
+The list of models is `registry.py` (so this module imports none of them).
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import numpy as np
@@ -19,7 +20,11 @@ from .frame import Frame
 from .settings import ScoringSettings
 
 
-class InsufficientOutcomes(OsteoregError):
+class ModelRefused(OsteoregError):
+    """A model that cannot be fitted on this registry's data; the message is one sentence."""
+
+
+class InsufficientOutcomes(ModelRefused):
     """Too few outcomes (or non-outcomes) to fit or recalibrate a model."""
 
 
@@ -28,6 +33,7 @@ class Fit:
     parameters: dict
     metrics: dict
     card: dict
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,7 @@ class ModelDefinition:
     name: str
     title: str
     fitted: bool                                   # False: parameters do not depend on data
-    fit: Callable[[Frame, ScoringSettings], Fit]
+    fit: Callable[[Frame, ScoringSettings, dict], Fit]
     # A fixed model's parameters from the settings alone (its version without any data); None
     # for fitted models.
     fixed_parameters: Callable[[ScoringSettings], dict] | None = None
@@ -59,14 +65,27 @@ def evaluated_at() -> str:
 
 
 def mg_alone_metrics(frame: Frame, settings: ScoringSettings) -> dict:
-    return magnesium_alone(frame.columns["mg_mmol_l"], frame.outcome, settings.ci_z, settings.shi_mg_alone_auc)
+    return magnesium_alone(frame.columns["mg_mmol_l"], frame.outcome, frame.patient_key, settings,
+                           settings.shi_mg_alone_auc)
 
 
-def outcome_definition(settings: ScoringSettings) -> str:
-    return (f"who_category in ({', '.join(settings.outcome_categories)}) at the same assessment "
-            "(densitometric osteoporosis, T-score <= -2.5 at spine, femoral neck or total hip)")
+def outcome_definition(rules: dict) -> str:
+    """The outcome as the build defined it (values from marts.rules_in_effect)."""
+    return ("estimated probability of densitometric osteoporosis: fct_bmd_assessment.is_densitometric_osteoporosis "
+            f"(who_category osteoporosis or severe_osteoporosis, minimum T-score <= "
+            f"{rules.get('who_osteoporosis_t_score_max')} at spine, femoral neck or total hip) at the same "
+            f"assessment, counted only where the WHO criteria apply (age >= {rules.get('iscd_who_applies_from_age')} "
+            "or postmenopausal, ISCD); predictors only from before the scan (labs on or before it, within "
+            f"{rules.get('prescan_lab_window_days')} days)")
 
 
 def probability_bands(settings: ScoringSettings) -> dict:
-    return {"on": "probability", "cuts": list(settings.probability_band_cuts),
-            "labels": list(settings.probability_band_labels)}
+    cuts, labels = settings.probability_band_cuts, settings.probability_band_labels
+    return {"on": "probability",
+            "ranges": [{"label": label, "below": cut} for label, cut in zip(labels, cuts)] + [{"label": labels[-1]}]}
+
+
+# Every card says what the demo's figures are (osteoreg issue 15: the synthetic truth is no
+# candidate model, so its metrics test the pipeline, not the model's clinical worth).
+SYNTHETIC_NOTE = ("On the synthetic demo cohort these metrics are a recovery check (the pipeline against the "
+                  "generator's known truth), not evidence of clinical performance.")

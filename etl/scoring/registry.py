@@ -1,8 +1,4 @@
-"""The registry's models in scoring order: the one module that names every model definition.
-
-It sits above `models` (the shared parts) and the modules that define a model (`ost`,
-`published`, `lasso`), none of which import it, so imports point one way.
-"""
+"""The registry's risk models, in scoring order; names are `scoring.models.model_name`."""
 from __future__ import annotations
 
 from ..errors import UsageError
@@ -11,7 +7,6 @@ from .models import ModelDefinition
 
 
 def all_models() -> list[ModelDefinition]:
-    """In scoring order; names are the `model_name` values in scoring.models."""
     return [ost.DEFINITION, published.DEFINITION, lasso.DEFINITION]
 
 

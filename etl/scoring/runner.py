@@ -1,8 +1,10 @@
 """`osteoreg score`: fit what has no version yet, then score every assessment the current versions
 have not scored; export and import model files; model cards for the report.
 
-Nothing here prints or exits. A model that refuses (too few outcomes) is reported in `ScoreRun`
-and the other models go on. Each model's version and scores are written in one transaction.
+Nothing here prints or exits. A model that refuses (too few outcomes, too small a sample, a
+fit that cannot be computed) is reported in `ScoreRun` in one sentence and the other models go
+on. Each model's version and scores are written in one transaction. After the models, the
+pre-DXA triage table is rebuilt with the triage model (settings `triage_model`).
 """
 from __future__ import annotations
 
@@ -11,13 +13,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .. import warehouse
 from ..errors import OsteoregError, UsageError
 from . import store
 from .frame import Frame, fingerprint, require_marts, training_frame
-from .models import InsufficientOutcomes, ModelDefinition
+from .models import ModelDefinition, ModelRefused
 from .registry import all_models, definition
+from .rules_used import rules_in_effect
 from .settings import ScoringSettings, load_settings
+
+# Columns a scan measures; a model that reads them cannot score patients without a DXA.
+SCAN_COLUMNS = ("weight_kg", "bmi")
 
 
 @dataclass
@@ -30,8 +38,8 @@ class ModelRun:
     fitted: bool = False               # a version was (re)fitted or (re)evaluated in this run
     new_version: bool = False          # that version did not exist before
     new_scores: int = 0
-    not_scorable: int = 0              # assessments lacking a predictor the model cannot impute
-    message: str | None = None         # the refusal sentence, when a fit was refused
+    not_scorable: int = 0              # rows written without a score (outside the population, a predictor missing)
+    message: str | None = None         # the refusal or warning sentence
 
 
 @dataclass
@@ -39,6 +47,9 @@ class ScoreRun:
     warehouse: Path
     seconds: float = 0.0
     models: list[ModelRun] = field(default_factory=list)
+    triage_candidates: int = 0         # rows of scoring.dxa_referral_candidates
+    triage_model: str | None = None    # the model that ranked them; None when it has no version
+    triage_message: str | None = None  # why there is no triage table, when there is none
 
     def model(self, name: str) -> ModelRun:
         return next(run for run in self.models if run.model_name == name)
@@ -71,15 +82,16 @@ def score(warehouse_path: Path, refit: bool = False, progress: Callable[[str], N
     run = ScoreRun(warehouse=warehouse_path)
     with warehouse.session(warehouse_path) as conn:
         require_marts(conn)
+        rules = rules_in_effect(conn)
         cache: dict[str, object] = {}
 
-        def training() -> tuple[Frame, dict]:
+        def training() -> tuple[Frame, dict, dict]:
             if "frame" not in cache:
                 note("reading the training assessments")
-                frame = training_frame(conn, settings.outcome_categories, settings.max_fit_rows, settings.seed)
+                frame = training_frame(conn, settings.max_fit_rows, settings.seed)
                 cache["frame"] = frame
-                cache["fingerprint"] = fingerprint(conn, frame, settings.outcome_categories)
-            return cache["frame"], cache["fingerprint"]
+                cache["fingerprint"] = fingerprint(conn, frame)
+            return cache["frame"], cache["fingerprint"], rules
 
         for model in all_models():
             conn.begin()
@@ -90,6 +102,13 @@ def score(warehouse_path: Path, refit: bool = False, progress: Callable[[str], N
                 conn.rollback()
                 raise
             run.models.append(outcome)
+        conn.begin()
+        try:
+            _triage(conn, run, settings)
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
     run.seconds = time.perf_counter() - started
     return run
 
@@ -103,23 +122,51 @@ def _score_model(conn, model: ModelDefinition, refit: bool, settings: ScoringSet
                                     and current.version != store.version_of(model.fixed_parameters(settings))):
         note(f"{model.name}: {'evaluating' if not model.fitted else 'fitting'}")
         try:
-            current, outcome.new_version = _fit(conn, model, current, settings, training)
+            current, outcome.new_version, warnings = _fit(conn, model, current, settings, training)
             outcome.fitted = True
-        except InsufficientOutcomes as refusal:
+            outcome.message = " ".join(warnings) or None
+        except ModelRefused as refusal:
             outcome.message = str(refusal)
             if current is None:
                 outcome.status = "refused"
                 return outcome
         outcome.model_version = current.version
     note(f"{model.name} {current.version}: scoring")
-    outcome.new_scores, outcome.not_scorable = store.write_scores(conn, current, settings.outcome_categories)
+    outcome.new_scores, outcome.not_scorable = store.write_scores(conn, current)
     return outcome
 
 
+def _triage(conn, run: ScoreRun, settings: ScoringSettings) -> None:
+    """Rebuild the DXA referral candidates from the triage model's current version."""
+    panel = conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
+                         "AND table_name = 'fct_latest_lab_panel'").fetchall()[0][0]
+    if not panel:
+        run.triage_message = "No DXA referral candidates: the marts have no fct_latest_lab_panel; run `osteoreg build`."
+        return
+    model = store.current(conn, settings.triage_model)
+    if model is None:
+        conn.execute("DELETE FROM scoring.dxa_referral_candidates").fetchall()
+        run.triage_message = f"No DXA referral candidates: the {settings.triage_model} model has no version."
+        return
+    needs_scan = sorted({term["column"] for term in model.parameters["terms"]} & set(SCAN_COLUMNS))
+    if needs_scan or model.parameters["kind"] != "logistic":
+        conn.execute("DELETE FROM scoring.dxa_referral_candidates").fetchall()
+        run.triage_message = (f"No DXA referral candidates: the triage model {model.name} cannot score patients "
+                              f"without a DXA (it {'reads ' + ', '.join(needs_scan) if needs_scan else 'gives no probability'}).")
+        return
+    run.triage_model = model.name
+    run.triage_candidates = store.write_triage(conn, model, settings.triage_drivers)
+
+
 def _fit(conn, model: ModelDefinition, current: store.StoredModel | None, settings: ScoringSettings,
-         training) -> tuple[store.StoredModel, bool]:
-    frame, data_fingerprint = training()
-    result = model.fit(frame, settings)
+         training) -> tuple[store.StoredModel, bool, list[str]]:
+    frame, data_fingerprint, rules = training()
+    try:
+        result = model.fit(frame, settings, rules)
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as error:
+        # osteoreg issue 19: numbers that cannot be fitted refuse this model, not the run
+        raise ModelRefused(f"The {model.name} model cannot be fitted on this registry's data "
+                           f"({type(error).__name__}: {str(error).splitlines()[0].rstrip('.') if str(error) else 'no detail'}).") from error
     parameters = store.canonical(result.parameters)
     version = store.version_of(parameters)
     existing = store.get(conn, model.name, version)
@@ -129,7 +176,7 @@ def _fit(conn, model: ModelDefinition, current: store.StoredModel | None, settin
     stored, is_new = store.save(conn, store.StoredModel(
         name=model.name, version=version, parameters=parameters, metrics=result.metrics,
         card=result.card, fingerprint=data_fingerprint, origin="fitted" if model.fitted else "defined"))
-    return stored, is_new
+    return stored, is_new, result.warnings
 
 
 def export_model(warehouse_path: Path, name: str, file: Path, version: str | None = None) -> Path:

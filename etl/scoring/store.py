@@ -15,11 +15,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 
 from ..errors import UsageError
-from .frame import unscored_frame
-from .linear import apply
+from .sql import input_sql, scoring_select
 
 FILE_FORMAT = "osteoreg-model"
 FILE_FORMAT_VERSION = 1
@@ -136,43 +134,68 @@ def update_evaluation(conn, name: str, version: str, metrics: dict, fingerprint:
                   "name": name, "version": version}).fetchall()
 
 
-def write_scores(conn, model: StoredModel, outcome_categories: tuple[str, ...]) -> tuple[int, int]:
-    """Score every assessment that has no row for this version; returns (written, not scorable).
-
-    Applying is numpy over whole columns; the contributions JSON is built by DuckDB from one
-    column per term, so no Python loop touches rows.
-    """
-    frame = unscored_frame(conn, outcome_categories, model.name, model.version)
-    if len(frame) == 0:
-        return 0, 0
-    applied = apply(model.parameters, frame.columns)
-    keep = applied.scorable
-    terms = model.parameters["terms"]
-    batch = {
-        "assessment_id": pa.array(frame.assessment_id[keep], type=pa.string()),
-        "patient_key": pa.array(frame.patient_key[keep], type=pa.string()),
-        "score": pa.array(applied.score[keep]),
-        "probability": pa.array(applied.probability[keep] if applied.probability is not None
-                                else np.full(int(keep.sum()), np.nan), from_pandas=True),
-        "band": pa.array(applied.band[keep], type=pa.string()),
-    }
-    for i, term in enumerate(terms):
-        batch[f"c{i}"] = pa.array(applied.contributions[term["name"]][keep])
-    pairs = [f"'{term['name']}', c{i}" for i, term in enumerate(terms)]
-    if model.parameters["kind"] == "logistic":
-        batch["intercept"] = pa.array(np.full(int(keep.sum()), float(model.parameters["intercept"])))
-        pairs.insert(0, "'intercept', intercept")
-    conn.register("scoring_batch", pa.table(batch))
-    try:
+def write_scores(conn, model: StoredModel) -> tuple[int, int]:
+    """Score, in one set-based statement, every assessment whose inputs this version has not
+    scored yet; rows whose inputs changed since (a rebuild with new labs) are replaced, the
+    others are left alone. Returns (rows written, of them without a score)."""
+    select = scoring_select(model.parameters).replace("{input}", input_sql("assessment"))
+    keys = {"name": model.name, "version": model.version}
+    has_rows = conn.execute("SELECT count(*) > 0 FROM scoring.risk_scores WHERE model_name = $name "
+                            "AND model_version = $version", keys).fetchall()[0][0]
+    if has_rows:
         conn.execute(f"""
-            INSERT INTO scoring.risk_scores (assessment_id, patient_key, model_name, model_version, score,
-                risk_probability, risk_band, contributions, scored_at)
-            SELECT assessment_id, patient_key, $name, $version, score, probability, band,
-                   json_object({', '.join(pairs)}), $scored_at
-            FROM scoring_batch""", {"name": model.name, "version": model.version, "scored_at": _now()}).fetchall()
-    finally:
-        conn.unregister("scoring_batch")
-    return int(keep.sum()), int((~keep).sum())
+            DELETE FROM scoring.risk_scores AS scores
+            WHERE scores.model_name = $name AND scores.model_version = $version
+              AND NOT EXISTS (SELECT 1 FROM ({select}) AS fresh
+                              WHERE fresh.subject_id = scores.assessment_id
+                                AND fresh.inputs_hash = scores.inputs_hash)""", keys).fetchall()
+    scored_at = _now()
+    conn.execute(f"""
+        INSERT INTO scoring.risk_scores (assessment_id, patient_key, model_name, model_version, score,
+            risk_probability, risk_band, band_note, not_scored_reason, contribution_values, inputs_hash, scored_at)
+        SELECT fresh.subject_id, fresh.patient_key, $name, $version, fresh.score, fresh.risk_probability,
+               fresh.risk_band, fresh.band_note, fresh.not_scored_reason, fresh.contribution_values,
+               fresh.inputs_hash, $scored_at
+        FROM ({select}) AS fresh
+        WHERE NOT EXISTS (SELECT 1 FROM scoring.risk_scores AS scores
+                          WHERE scores.model_name = $name AND scores.model_version = $version
+                            AND scores.assessment_id = fresh.subject_id)""",
+        keys | {"scored_at": scored_at}).fetchall()
+    written, unscored = conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE score IS NULL) FROM scoring.risk_scores "
+        "WHERE model_name = $name AND model_version = $version AND scored_at = $scored_at",
+        keys | {"scored_at": scored_at}).fetchall()[0]
+    return int(written), int(unscored)
+
+
+def write_triage(conn, model: StoredModel, drivers: int) -> int:
+    """Replace the DXA referral candidates with the triage model's scores at each candidate's
+    latest lab panel (one statement): ranked by estimated probability, with the variables that
+    raise the score most (summed over a variable's terms, e.g. the spline) as drivers."""
+    select = scoring_select(model.parameters).replace("{input}", input_sql("triage"))
+    terms = model.parameters["terms"]
+    variables = list(dict.fromkeys(term.get("variable", term["name"]) for term in terms))
+    # value first: structs sort by their fields in order
+    per_variable = ", ".join(
+        "{'value': " + " + ".join(f"fresh.contribution_values[{i + 1}]" for i, term in enumerate(terms)
+                                  if term.get("variable", term["name"]) == variable)
+        + ", 'name': '" + variable.replace("'", "''") + "'}"
+        for variable in variables)
+    conn.execute("DELETE FROM scoring.dxa_referral_candidates").fetchall()
+    conn.execute(f"""
+        INSERT INTO scoring.dxa_referral_candidates (patient_key, index_date, model_name, model_version,
+            referral_rank, score, risk_probability, risk_band, drivers, scored_at)
+        SELECT fresh.patient_key, fresh.index_date, $name, $version,
+               row_number() OVER (ORDER BY fresh.score DESC, fresh.patient_key),
+               fresh.score, fresh.risk_probability, fresh.risk_band,
+               array_to_string(list_transform(
+                   list_filter(list_reverse_sort([{per_variable}]), lambda d: d.value > 0)[1:{int(drivers)}],
+                   lambda d: d.name), ', '),
+               $scored_at
+        FROM ({select}) AS fresh
+        WHERE fresh.score IS NOT NULL""",
+        {"name": model.name, "version": model.version, "scored_at": _now()}).fetchall()
+    return conn.execute("SELECT count(*) FROM scoring.dxa_referral_candidates").fetchall()[0][0]
 
 
 def to_document(model: StoredModel) -> dict:

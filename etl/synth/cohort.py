@@ -25,7 +25,8 @@ from . import conventions, messiness, text
 from .manifest import Tally
 from .people import ETHNICITY, ETHNICITY_P, MENOPAUSAL, patient_ids
 from .conventions import A, ANALYTES
-from .truth import MG_DEFICIENT_BELOW, MODEL, OSTEOPOROSIS_T, TrueModel, auroc, iscd_category, who_category
+from .truth import (MG_DEFICIENT_BELOW, MG_OP_CUTOFF, MODEL, OSTEOPOROSIS_T, TrueModel, auroc, iscd_category,
+                    who_category)
 
 BLOCK_SIZE = 20_000
 MAX_BLOCK_SIZE = 1_000_000   # keeps a block's collection numbers below its bad-row accession range
@@ -137,23 +138,27 @@ def draw_block(seed: int, index: int, start: int, n: int, messy: bool) -> Cohort
     colls = _draw_collections(rng, people, scans)
     results = _draw_results(rng, conv, people, colls, messy)
 
-    # The truth model on what the registry will read: the matched results as reported (rounded,
-    # converted back to SI), the whole-year age and the BMI from the written height and weight.
+    # The truth on the assessment's own collection as reported (rounded, converted back to SI),
+    # before any treatment; the whole-year age and the BMI from the written height and weight.
     matched = colls["assessment"][results["coll"]]
-    mg_rows = (results["analyte"] == A["magnesium"]) & (matched >= 0)
-    bctx_rows = (results["analyte"] == A["beta_ctx"]) & (matched >= 0)
     n_a = len(scans["day"])
-    mg = np.full(n_a, np.nan)
-    bctx = np.full(n_a, np.nan)
+
+    def at_scan(analyte: str) -> np.ndarray:
+        rows = (results["analyte"] == A[analyte]) & (matched >= 0)
+        values = np.full(n_a, np.nan)
+        values[matched[rows]] = results["si"][rows]
+        return values
+
+    mg, bctx, phosphate, p1np = at_scan("magnesium"), at_scan("beta_ctx"), at_scan("phosphate"), at_scan("p1np")
+    mg_rows = (results["analyte"] == A["magnesium"]) & (matched >= 0)
     mg_days = np.zeros(n_a, dtype=np.int64)
-    mg[matched[mg_rows]] = results["si"][mg_rows]
-    bctx[matched[bctx_rows]] = results["si"][bctx_rows]
     mg_days[matched[mg_rows]] = colls["day"][results["coll"][mg_rows]] - scans["day"][matched[mg_rows]]
     age = text.whole_years(people["birth"][scans["patient"]], scans["day"])
     height_cm = scans["height_k"] / 10.0
     bmi = (scans["weight_k"] / 10.0) / ((height_cm / 100.0) * (height_cm / 100.0))
-    p_true = MODEL.probability(mg, age, bmi, bctx)
+    p_true = MODEL.probability(mg, age, phosphate, p1np, bctx)
     outcome = rng.random(n_a) < p_true
+    treated_after_scan = _treat_after_diagnosis(people, scans, colls, results, outcome)
 
     dxa_rows, t_min, z_min, t_site = _draw_dxa(rng, people, scans, age, outcome)
     fractures, fragility_before = _draw_fractures(rng, people, scans, outcome)
@@ -178,6 +183,9 @@ def draw_block(seed: int, index: int, start: int, n: int, messy: bool) -> Cohort
         "mg_mmol_l": pa.array(mg),
         "mg_days_from_scan": pa.array(mg_days),
         "beta_ctx_ng_ml": pa.array(bctx),
+        "phosphate_mmol_l": pa.array(phosphate),
+        "p1np_ng_ml": pa.array(p1np),
+        "treated_after_scan": pa.array(treated_after_scan),
         "p_true": pa.array(p_true),
         "outcome": pa.array(outcome),
         "min_t_score": pa.array(t_min / 10.0),
@@ -279,7 +287,8 @@ def _draw_results(rng, conv, people: dict, colls: dict, messy: bool) -> dict:
 
     present_share = np.array([1, 1, 0.92, 0.95, 0.95, 0.90, 0.90, 0.85, 0.90])
     present = rng.random((n_c, len(ANALYTES))) < present_share
-    present[colls["assessment"] >= 0, A["beta_ctx"]] = True     # the model needs the matched beta-CTx
+    for name in ("beta_ctx", "phosphate", "p1np"):               # the truth reads them at the scan's collection
+        present[colls["assessment"] >= 0, A[name]] = True
     coll, analyte = np.nonzero(present)
     hospital = colls["hospital"][coll]
     factor = conv.factor[hospital, analyte]
@@ -291,7 +300,7 @@ def _draw_results(rng, conv, people: dict, colls: dict, messy: bool) -> dict:
     # Keep reported magnesium off the model's cut-off and the deficiency limit by a hair, so no
     # rounding of the unit conversion can put a value on the other side of either.
     is_mg = analyte == A["magnesium"]
-    for limit in (MODEL.mg_cutoff_mmol_l, MG_DEFICIENT_BELOW):
+    for limit in (MG_OP_CUTOFF, MG_DEFICIENT_BELOW):
         near = is_mg & (np.abs(k / scale * factor - limit) < 1e-6)
         k[near] += 1
 
@@ -308,6 +317,33 @@ def _draw_results(rng, conv, people: dict, colls: dict, messy: bool) -> dict:
             k[above] = np.rint(high / factor[above] * scale[above]).astype(np.int64)
     return {"coll": coll, "analyte": analyte, "hospital": hospital, "decimals": decimals, "factor": factor,
             "k": k, "comparator": comparator, "si": k / scale * factor}
+
+
+def _treat_after_diagnosis(people: dict, scans: dict, colls: dict, results: dict, outcome: np.ndarray) -> np.ndarray:
+    """Treatment from the first osteoporotic scan on: every later beta-CTx and P1NP of the patient
+    is suppressed, every later vitamin D raised (TrueModel's factors), as reported with the
+    hospital's digits. Returns, per assessment, whether its own collection was treated."""
+    diagnosed_on = np.full(people["n"], np.iinfo(np.int64).max)
+    np.minimum.at(diagnosed_on, scans["patient"][outcome], scans["day"][outcome])
+    collected = colls["day"][results["coll"]]
+    after = collected > diagnosed_on[colls["patient"][results["coll"]]]
+    after &= results["comparator"] == 0
+    scale = 10.0 ** results["decimals"]
+    si = results["si"].copy()
+    for analyte, change in (("beta_ctx", lambda v: v * MODEL.treated_beta_ctx_factor),
+                            ("p1np", lambda v: v * MODEL.treated_p1np_factor),
+                            ("vitamin_d_25oh", lambda v: v + MODEL.treated_vitd_plus_nmol_l)):
+        rows = after & (results["analyte"] == A[analyte])
+        si[rows] = change(si[rows])
+    changed = after & np.isin(results["analyte"], [A["beta_ctx"], A["p1np"], A["vitamin_d_25oh"]])
+    k = results["k"].copy()
+    k[changed] = np.maximum(np.rint(si[changed] / results["factor"][changed] * scale[changed]).astype(np.int64), 1)
+    results["k"] = k
+    results["si"] = k / scale * results["factor"]
+    treated = np.zeros(len(outcome), dtype=bool)
+    own = colls["assessment"][results["coll"]]
+    treated[own[changed & (own >= 0)]] = True
+    return treated
 
 
 def _draw_dxa(rng, people: dict, scans: dict, age: np.ndarray, outcome: np.ndarray):

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .messiness import CURRENT_FINAL_ROLES
-from .truth import MG_DEFICIENT_BELOW, MODEL, auroc
+from .truth import MG_DEFICIENT_BELOW, MG_OP_CUTOFF, MODEL, auroc
 
 MANIFEST_NAME = "manifest.json"
 # Per-assessment truth goes inline into the JSON up to this many assessments, else into a hidden
@@ -26,7 +26,8 @@ MANIFEST_NAME = "manifest.json"
 INLINE_TRUTH_LIMIT = 50_000
 TRUTH_FILE = ".truth_assessments.parquet"
 TRUTH_COLUMNS = ["patient_id", "scan_date", "sex", "menopausal_status", "age_at_scan", "bmi", "mg_mmol_l",
-                 "mg_days_from_scan", "beta_ctx_ng_ml", "p_true", "outcome", "min_t_score", "min_t_score_site",
+                 "mg_days_from_scan", "beta_ctx_ng_ml", "phosphate_mmol_l", "p1np_ng_ml",
+                 "treated_after_scan", "p_true", "outcome", "min_t_score", "min_t_score_site",
                  "min_z_score", "fragility_fracture_before", "who_category", "iscd_category"]
 
 
@@ -110,7 +111,7 @@ class Tally:
             "current_final_results_by_unit": dict(sorted(self.current_final_units.items())),
             "assessments": truth.num_rows,
             "assessments_mg_deficient": int((mg < MG_DEFICIENT_BELOW).sum()),
-            "assessments_mg_at_or_below_cutoff": int((mg <= MODEL.mg_cutoff_mmol_l).sum()),
+            "assessments_mg_at_or_below_cutoff": int((mg <= MG_OP_CUTOFF).sum()),
             "who_category": dict(sorted(_counts(truth, "who_category").items())),
             "iscd_category": dict(sorted(_counts(truth, "iscd_category").items())),
             "patients_with_fragility_fracture_before_a_scan": len(set(

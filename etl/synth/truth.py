@@ -1,15 +1,27 @@
-"""The generator's known truth: the logistic model the outcome is drawn from, and its categories.
+"""The generator's known truth: the model the outcome is drawn from, and its categories.
 
-The outcome (osteoporosis at an assessment) is drawn from Shi et al. 2026's adjusted odds
-ratios, so a model fitted on the marts should recover these coefficients and a risk score
-should approach the generator's own AUROC. The thresholds here are how the generator *makes*
-its data (which T-score it draws for which outcome), stated once; the registry's rules are dbt
-vars, and tests compare the two.
+The truth is deliberately *no* candidate model of the registry (osteoreg issue 15), so the demo's
+metrics are a recovery check, not a model validated against itself:
+- magnesium acts through a smooth, non-linear curve (a logistic step around 0.78 mmol/L that
+  flattens on both sides), neither Shi et al.'s dichotomy at 0.845 nor a spline with the
+  registry's knots;
+- phosphate (lower: higher risk) and P1NP (higher turnover: higher risk) have effects of their
+  own, beside age and beta-CTx; BMI has none (so the abstract-OR score, which uses BMI, is
+  misspecified here, as a transported score would be);
+- after a diagnosis (the first assessment drawn osteoporotic), treatment moves the patient's
+  later results: antiresorptives lower beta-CTx and P1NP, supplements raise 25-OH vitamin D. So a
+  model fed post-scan labs would learn a consequence of the outcome; the registry's pre-scan
+  marts must not see it.
+The outcome is drawn from the *untreated* values of the assessment's own collection (as the
+files report them before treatment). `TRUE_EFFECTS` are the log-odds per unit the pipeline's
+local model should recover (tests/scoring; H16's analyses use them too).
+
+The thresholds here are how the generator *makes* its data (which T-score it draws for which
+outcome); they are the dbt project's values (etl.rules), never restated, and tests compare.
 """
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -18,56 +30,79 @@ from ..rules import dbt_var
 
 @dataclass(frozen=True)
 class TrueModel:
-    """logit(p) = b0 + sum(coefficient * term); terms as in `terms()`."""
+    """logit(p) = b0 + mg_effect(mg) + sum(coefficient x (value - centre)) over the linear terms."""
 
-    # Shi et al. 2026 (Front Med), adjusted ORs: Mg <= 0.845 mmol/L 1.940, beta-CTx 2.229 per
-    # ng/mL, age 1.067 per year, BMI 0.894 per kg/m2.
-    odds_ratios: dict = field(default_factory=lambda: {
-        "mg_at_or_below_cutoff": 1.940, "age_per_year": 1.067, "bmi_per_kg_m2": 0.894, "beta_ctx_per_ng_ml": 2.229})
-    mg_cutoff_mmol_l: float = float(dbt_var("mg_op_cutoff_at_or_below_mmol_l"))  # Shi et al. 2026 cut-off
+    # Magnesium: mg_height / (1 + exp((mg - mg_midpoint) / mg_width)), log-odds
+    mg_height: float = 1.3
+    mg_midpoint_mmol_l: float = 0.78
+    mg_width_mmol_l: float = 0.035
+    # Linear effects, log-odds per unit (centred at the cohort's typical value)
+    age_per_year: float = 0.055
+    phosphate_per_mmol_l: float = -2.0
+    p1np_per_ng_ml: float = 0.025
+    beta_ctx_per_ng_ml: float = 1.2
     age_centre: float = 65.0
-    bmi_centre: float = 26.0
-    # Solved so that about a third of this cohort's assessments are osteoporotic (mean p 0.325 at 20k
-    # patients, seed 20261122), as in the postmenopausal study population.
-    b0: float = -1.44
+    phosphate_centre: float = 1.1
+    p1np_centre: float = 50.0
+    # Solved so that about a third of the cohort's assessments are osteoporotic (seed 20261122)
+    b0: float = -1.55
+    # Treatment after a diagnosis, on every later result of the patient: antiresorptives suppress
+    # bone turnover markers by about half, supplements raise 25-OH vitamin D
+    treated_beta_ctx_factor: float = 0.45
+    treated_p1np_factor: float = 0.55
+    treated_vitd_plus_nmol_l: float = 25.0
 
     @property
     def coefficients(self) -> dict[str, float]:
-        return {name: math.log(ratio) for name, ratio in self.odds_ratios.items()}
+        """Log-odds per unit of each linear term (the magnesium curve has no single coefficient)."""
+        return {"age_years": self.age_per_year, "phosphate_mmol_l": self.phosphate_per_mmol_l,
+                "p1np_ng_ml": self.p1np_per_ng_ml, "beta_ctx_ng_ml": self.beta_ctx_per_ng_ml}
 
-    def terms(self, mg_mmol_l, age_years, bmi, beta_ctx_ng_ml) -> dict[str, np.ndarray]:
+    def mg_effect(self, mg_mmol_l) -> np.ndarray:
+        mg = np.asarray(mg_mmol_l, dtype=np.float64)
+        return self.mg_height / (1.0 + np.exp((mg - self.mg_midpoint_mmol_l) / self.mg_width_mmol_l))
+
+    def terms(self, mg_mmol_l, age_years, phosphate_mmol_l, p1np_ng_ml, beta_ctx_ng_ml) -> dict[str, np.ndarray]:
+        """Each term's value; logit = b0 + mg_effect + sum(coefficient x term)."""
         return {
-            "mg_at_or_below_cutoff": (np.asarray(mg_mmol_l) <= self.mg_cutoff_mmol_l).astype(np.float64),
-            "age_per_year": np.asarray(age_years, dtype=np.float64) - self.age_centre,
-            "bmi_per_kg_m2": np.asarray(bmi, dtype=np.float64) - self.bmi_centre,
-            "beta_ctx_per_ng_ml": np.asarray(beta_ctx_ng_ml, dtype=np.float64),
+            "mg_effect": self.mg_effect(mg_mmol_l),
+            "age_years": np.asarray(age_years, dtype=np.float64) - self.age_centre,
+            "phosphate_mmol_l": np.asarray(phosphate_mmol_l, dtype=np.float64) - self.phosphate_centre,
+            "p1np_ng_ml": np.asarray(p1np_ng_ml, dtype=np.float64) - self.p1np_centre,
+            "beta_ctx_ng_ml": np.asarray(beta_ctx_ng_ml, dtype=np.float64),
         }
 
-    def probability(self, mg_mmol_l, age_years, bmi, beta_ctx_ng_ml) -> np.ndarray:
-        logit = np.full(np.shape(mg_mmol_l), self.b0, dtype=np.float64)
-        coefficients = self.coefficients
-        for name, term in self.terms(mg_mmol_l, age_years, bmi, beta_ctx_ng_ml).items():
-            logit += coefficients[name] * term
+    def probability(self, mg_mmol_l, age_years, phosphate_mmol_l, p1np_ng_ml, beta_ctx_ng_ml) -> np.ndarray:
+        terms = self.terms(mg_mmol_l, age_years, phosphate_mmol_l, p1np_ng_ml, beta_ctx_ng_ml)
+        logit = self.b0 + terms.pop("mg_effect")
+        for name, value in terms.items():
+            logit = logit + self.coefficients[name] * value
         return 1.0 / (1.0 + np.exp(-logit))
 
     def to_dict(self) -> dict:
         return {**asdict(self), "coefficients": self.coefficients,
-                "formula": "logit(p) = b0 + ln(OR_mg)*[mg <= cutoff] + ln(OR_age)*(age - 65) "
-                           "+ ln(OR_bmi)*(bmi - 26) + ln(OR_bctx)*beta_ctx"}
+                "formula": "logit(p) = b0 + mg_height / (1 + exp((mg - mg_midpoint) / mg_width)) "
+                           "+ age_per_year*(age - 65) + phosphate_per_mmol_l*(P - 1.1) "
+                           "+ p1np_per_ng_ml*(P1NP - 50) + beta_ctx_per_ng_ml*beta_ctx; untreated values of the "
+                           "assessment's own collection; BMI has no effect"}
 
 
 MODEL = TrueModel()
+# Log-odds per unit the pipeline's local model should recover (osteoreg issue 15, H16).
+TRUE_EFFECTS = MODEL.coefficients
 
 # The clinical thresholds the truth is counted with are the dbt project's (etl.rules): the
 # lowest of spine / femoral neck / total hip is at or below the osteoporosis T-score exactly when
 # the drawn outcome is 1; normal from the normal T-score; ISCD's Z-score and age rules; Mg
-# deficiency. The generator implements them in numpy, independently of the SQL it is checked
-# against, but never restates their values.
+# deficiency and the registry's Mg cut-off (for the manifest's expected flag counts). The
+# generator implements them in numpy, independently of the SQL it is checked against, but never
+# restates their values.
 OSTEOPOROSIS_T = float(dbt_var("who_osteoporosis_t_score_max"))
 NORMAL_FROM_T = float(dbt_var("who_normal_t_score_min"))
 ISCD_BELOW_Z = float(dbt_var("iscd_z_score_max_below_expected"))
 ISCD_WHO_FROM_AGE = int(dbt_var("iscd_who_applies_from_age"))
 MG_DEFICIENT_BELOW = float(dbt_var("mg_deficient_below_mmol_l"))
+MG_OP_CUTOFF = float(dbt_var("mg_op_cutoff_at_or_below_mmol_l"))
 
 
 def who_category(min_t: np.ndarray, fragility_before: np.ndarray) -> np.ndarray:

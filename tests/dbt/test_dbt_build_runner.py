@@ -13,8 +13,9 @@ from etl.paths import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.slow
 
-MARTS = ["dim_patient", "fct_bmd_assessment", "fct_deficiency_flags", "fct_lab_result",
-         "mg_deficiency_prevalence", "mg_deficiency_prevalence_by_year", "rules_in_effect"]
+MARTS = ["dim_patient", "fct_bmd_assessment", "fct_deficiency_flags", "fct_lab_result", "fct_latest_lab_panel",
+         "fct_prescan_labs", "mg_deficiency_by_category_age", "mg_deficiency_prevalence",
+         "mg_deficiency_prevalence_by_year", "rules_in_effect"]
 
 
 def _one_patient_with_a_scan(raw, mg_mmol_l: float = 0.85) -> None:

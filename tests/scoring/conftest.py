@@ -1,10 +1,8 @@
 """Warehouses for the scoring tests, all real: Alembic migrations, DuckDB files, dbt-built marts.
 
 `cohort` is built once per session from the synthetic generator (4,000 patients, clean exports,
-seed 1: the drawn cohort's own maximum-likelihood estimates of the four generating coefficients
-lie within 0.6 standard errors of the truth, so a correct fit's 95% intervals must cover them).
-Tests that write get their own copy of the file. `small_marts` holds hand-written mart rows
-(plain SQL, no dbt) for exact values and refusals.
+seed 1). Tests that write get their own copy of the file. `small_marts` holds hand-written mart
+rows (plain SQL, no dbt) for exact values and refusals.
 """
 from __future__ import annotations
 
@@ -67,9 +65,17 @@ def rows(path: Path, sql: str, parameters=None) -> list[tuple]:
 
 
 # Hand-written marts: the columns scoring reads, typed as dbt builds them.
+ASSESSMENT_COLUMNS = ("assessment_id", "patient_key", "scan_date", "age_at_scan", "sex", "menopausal_status",
+                      "weight_kg", "bmi", "who_category")
+LAB_COLUMNS = ("assessment_id", "mg_mmol_l", "phosphate_mmol_l", "calcium_mmol_l", "vitd_nmol_l", "pth_ng_l",
+               "crp_mg_l", "beta_ctx_ng_ml", "p1np_ng_ml")
+
+
 def small_marts_sql(assessments: list[tuple], labs: list[tuple]) -> list[str]:
-    """assessments: (assessment_id, patient_key, scan_date, age, weight_kg, bmi, who_category);
-    labs: (assessment_id, mg, phosphate, calcium, vitd, pth, crp, beta_ctx, p1np)."""
+    """assessments: (assessment_id, patient_key, scan_date, age, sex, menopausal_status, weight_kg, bmi,
+    who_category); labs: (assessment_id, mg, phosphate, calcium, vitd, pth, crp, beta_ctx, p1np), the
+    pre-scan values (all collected 3 days before the scan). The outcome columns follow the seed
+    and the ISCD rule as dbt computes them (age >= 50 or postmenopausal)."""
     def literal(value):
         if value is None:
             return "NULL"
@@ -82,16 +88,24 @@ def small_marts_sql(assessments: list[tuple], labs: list[tuple]) -> list[str]:
         "CREATE SCHEMA IF NOT EXISTS marts",
         f"""CREATE TABLE marts.fct_bmd_assessment AS SELECT assessment_id::VARCHAR AS assessment_id,
                patient_key::VARCHAR AS patient_key, scan_date::DATE AS scan_date, age_at_scan::INTEGER AS age_at_scan,
-               weight_kg::DOUBLE AS weight_kg, bmi::DOUBLE AS bmi, who_category::VARCHAR AS who_category
-           FROM (VALUES {values(assessments)})
-           t(assessment_id, patient_key, scan_date, age_at_scan, weight_kg, bmi, who_category)""",
-        f"""CREATE TABLE marts.fct_deficiency_flags AS SELECT assessment_id::VARCHAR AS assessment_id,
+               sex::VARCHAR AS sex, menopausal_status::VARCHAR AS menopausal_status,
+               weight_kg::DOUBLE AS weight_kg, bmi::DOUBLE AS bmi, who_category::VARCHAR AS who_category,
+               CASE WHEN who_category IS NOT NULL
+                    THEN who_category IN ('osteoporosis', 'severe_osteoporosis') END AS is_densitometric_osteoporosis,
+               coalesce(age_at_scan >= 50 OR (sex = 'F' AND menopausal_status = 'post'), false) AS who_criteria_apply
+           FROM (VALUES {values(assessments)}) t({", ".join(ASSESSMENT_COLUMNS)})""",
+        f"""CREATE TABLE marts.fct_prescan_labs AS SELECT labs.assessment_id::VARCHAR AS assessment_id,
+               a.patient_key, a.scan_date,
                mg_mmol_l::DOUBLE AS mg_mmol_l, phosphate_mmol_l::DOUBLE AS phosphate_mmol_l,
                calcium_mmol_l::DOUBLE AS calcium_mmol_l, vitd_nmol_l::DOUBLE AS vitd_nmol_l, pth_ng_l::DOUBLE AS pth_ng_l,
-               crp_mg_l::DOUBLE AS crp_mg_l, beta_ctx_ng_ml::DOUBLE AS beta_ctx_ng_ml, p1np_ng_ml::DOUBLE AS p1np_ng_ml
-           FROM (VALUES {values(labs)})
-           t(assessment_id, mg_mmol_l, phosphate_mmol_l, calcium_mmol_l, vitd_nmol_l, pth_ng_l, crp_mg_l,
-             beta_ctx_ng_ml, p1np_ng_ml)""",
+               crp_mg_l::DOUBLE AS crp_mg_l, beta_ctx_ng_ml::DOUBLE AS beta_ctx_ng_ml, p1np_ng_ml::DOUBLE AS p1np_ng_ml,
+               CASE WHEN mg_mmol_l IS NOT NULL THEN 3 END AS mg_days_before_scan,
+               CASE WHEN beta_ctx_ng_ml IS NOT NULL THEN 3 END AS beta_ctx_days_before_scan,
+               CASE WHEN vitd_nmol_l IS NOT NULL THEN 3 END AS vitd_days_before_scan,
+               CASE WHEN p1np_ng_ml IS NOT NULL THEN 3 END AS p1np_days_before_scan,
+               mg_mmol_l::DOUBLE <= 0.845 AS mg_below_op_cutoff
+           FROM (VALUES {values(labs)}) labs({", ".join(LAB_COLUMNS)})
+           JOIN marts.fct_bmd_assessment AS a ON a.assessment_id = labs.assessment_id""",
     ]
 
 

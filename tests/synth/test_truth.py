@@ -27,11 +27,34 @@ def test_outcome_rate_matches_the_mean_true_probability(large_cohort):
 
 def test_fitted_logistic_model_recovers_the_true_coefficients(large_cohort):
     truth = large_cohort.truth.to_pandas()
-    terms = pd.DataFrame(MODEL.terms(truth.mg_mmol_l, truth.age_at_scan, truth.bmi, truth.beta_ctx_ng_ml))
+    terms = pd.DataFrame(MODEL.terms(truth.mg_mmol_l, truth.age_at_scan, truth.phosphate_mmol_l, truth.p1np_ng_ml,
+                                     truth.beta_ctx_ng_ml))
+    terms["bmi"] = truth.bmi                                   # no effect in the truth
     fit = sm.Logit(truth.outcome.astype(float), sm.add_constant(terms)).fit(disp=0)
-    for name, value in MODEL.coefficients.items():
+    for name, value in {**MODEL.coefficients, "mg_effect": 1.0, "bmi": 0.0}.items():
         assert abs(fit.params[name] - value) < 4 * fit.bse[name], name
     assert abs(fit.params["const"] - MODEL.b0) < 4 * fit.bse["const"]
+
+
+def test_the_truth_is_no_candidate_model(large_cohort):
+    """Magnesium acts through a curve, not a step at the registry's cut-off: the risk difference
+    between 0.70 and 0.76 mmol/L is larger than between 0.80 and 0.86 (both sides of 0.845)."""
+    effect = MODEL.mg_effect(np.array([0.70, 0.76, 0.80, 0.86]))
+    assert effect[0] - effect[1] > 0.1 and effect[2] - effect[3] > 0.2
+    assert abs(MODEL.mg_effect(0.84) - MODEL.mg_effect(0.85)) < 0.05       # no step at 0.845
+
+
+def test_treatment_after_a_diagnosis_moves_later_results(large_cohort):
+    """Assessments whose own collection came after a diagnosis report suppressed beta-CTx and P1NP
+    (in the files) while the truth keeps the untreated values."""
+    truth = large_cohort.truth.to_pandas()
+    treated = truth[truth.treated_after_scan]
+    assert len(treated) > 0.05 * len(truth)
+    collected = pd.to_datetime(treated.scan_date) + pd.to_timedelta(treated.mg_days_from_scan, unit="D")
+    diagnosed = truth[truth.outcome].groupby("patient_id").scan_date.min()
+    assert (collected.to_numpy() > pd.to_datetime(treated.patient_id.map(diagnosed)).to_numpy()).all()
+    untreated = truth[~truth.treated_after_scan & truth.outcome & (truth.mg_days_from_scan <= 0)]
+    assert len(untreated) > 0                                  # collected on or before the diagnosis
 
 
 def test_true_auroc_is_the_auroc_of_the_true_probability(large_cohort):
@@ -75,10 +98,12 @@ def test_lab_marginals_in_si_units(large_cohort):
     assert abs(mean["magnesium"] - 0.85) < 0.01 and abs(sd["magnesium"] - 0.09) < 0.015
     assert abs(mean["calcium"] - 2.35) < 0.02 and abs(sd["calcium"] - 0.12) < 0.02
     assert abs(mean["phosphate"] - 1.10) < 0.02 and abs(sd["phosphate"] - 0.18) < 0.02
-    assert abs(mean["vitamin_d_25oh"] - 60) < 3 and abs(sd["vitamin_d_25oh"] - 25) < 3
+    # untreated 60 nmol/L; supplements after a diagnosis raise the later results (TrueModel)
+    assert 62 < mean["vitamin_d_25oh"] < 70 and abs(sd["vitamin_d_25oh"] - 25) < 4
     assert abs(mean["pth"] - 50) < 4 and median["pth"] < mean["pth"]          # right-skewed
     assert abs(median["crp"] - 2) < 0.3 and 0.1 < (si[labs._analyte.to_numpy() == "crp"] > 5).mean() < 0.3
-    assert abs(mean["beta_ctx"] - 0.45) < 0.03 and abs(mean["p1np"] - 50) < 4
+    # untreated 0.45 and 50 ng/mL; antiresorptives after a diagnosis lower the later results
+    assert 0.36 < mean["beta_ctx"] < 0.44 and 40 < mean["p1np"] < 48
     assert abs(mean["albumin"] - 42) < 0.5 and abs(sd["albumin"] - 4) < 0.5
 
 
@@ -127,5 +152,5 @@ def test_model_inputs_are_what_the_files_say(messy_export):
         assert t_truth == t_file and (t_file <= -2.5) == outcome
         assert math.isclose(bmi_truth, bmi_file, rel_tol=1e-12) and age_truth == age_file
     assert np.isclose(truth["p_true"].to_numpy(), MODEL.probability(
-        truth["mg_mmol_l"].to_numpy(), truth["age_at_scan"].to_numpy(), truth["bmi"].to_numpy(),
-        truth["beta_ctx_ng_ml"].to_numpy()), rtol=0, atol=1e-15).all()
+        truth["mg_mmol_l"].to_numpy(), truth["age_at_scan"].to_numpy(), truth["phosphate_mmol_l"].to_numpy(),
+        truth["p1np_ng_ml"].to_numpy(), truth["beta_ctx_ng_ml"].to_numpy()), rtol=0, atol=1e-15).all()

@@ -18,7 +18,7 @@ Create Date: 2026-12-02
 from alembic import op
 
 revision = "0005_patient_identifiers"
-down_revision = "0003_scoring_models"
+down_revision = "0004_dated_menopausal_status"
 branch_labels = None
 depends_on = None
 

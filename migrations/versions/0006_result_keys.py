@@ -11,7 +11,7 @@ Create Date: 2026-12-02
 from alembic import op
 
 revision = "0006_result_keys"
-down_revision = "0003_scoring_models"
+down_revision = "0005_patient_identifiers"
 branch_labels = None
 depends_on = None
 

@@ -17,7 +17,7 @@ Create Date: 2026-12-02
 from alembic import op
 
 revision = "0007_scoring_prescan_triage"
-down_revision = "0003_scoring_models"
+down_revision = "0006_result_keys"
 branch_labels = None
 depends_on = None
 

@@ -28,7 +28,7 @@ def test_rows_loaded_before_0004_still_catch_their_redelivery(tmp_path, write, s
         conn.execute("UPDATE raw.patients SET row_hash = hash(patient_id, sex, birth_date, menopausal_status, ethnicity)")
         conn.execute(f"UPDATE audit.loads SET hash_probe = {HASH_PROBE}")
 
-    assert warehouse.upgrade(warehouse_path) == "0004_dated_menopausal_status"
+    assert warehouse.upgrade(warehouse_path, "0004_dated_menopausal_status") == "0004_dated_menopausal_status"
     assert _query(warehouse_path, COLUMNS) == [("dxa_results.menopausal_status",), ("patients.menopausal_status",),
                                                ("patients.menopausal_status_date",)]
     # other bytes (the same bytes would be skipped whole), the same P1 row

@@ -15,7 +15,7 @@ from .errors import UsageError
 from .textsafe import for_terminal
 from .warehouse import session
 
-from .ingest.loader import FileOutcome, IngestReport, expand, ingest_paths
+from .ingest.loader import NOT_DATA, FileOutcome, IngestReport, expand, ingest_paths
 
 
 def _file_line(outcome: FileOutcome, root: Path | None) -> str:
@@ -56,9 +56,11 @@ def ingest(warehouse_path: Path, paths: list[Path], profile: Path | None, consol
 def print_ingest_summary(report: IngestReport, console: Console) -> None:
     """One line with the accounting identity: read = loaded + quarantined + duplicate."""
     statuses = {s: sum(f.status == s for f in report.files) for s in ("loaded", "skipped", "failed")}
+    not_data = sum(f.status == "skipped" and f.message == NOT_DATA for f in report.files)
+    passed_over = f", {not_data} not data" if not_data else ""
     console.print(
-        f"[bold]{len(report.files)} file(s)[/bold]: {statuses['loaded']} loaded, {statuses['skipped']} skipped "
-        f"(already loaded or not data), {statuses['failed']} failed. Rows read {report.total('rows_read'):,} = loaded "
+        f"[bold]{len(report.files)} file(s)[/bold]: {statuses['loaded']} loaded, {statuses['skipped'] - not_data} skipped "
+        f"(already loaded){passed_over}, {statuses['failed']} failed. Rows read {report.total('rows_read'):,} = loaded "
         f"{report.total('rows_loaded'):,} + quarantined {report.total('rows_quarantined'):,} + duplicate "
         f"{report.total('rows_duplicate'):,}.", highlight=False, soft_wrap=False)
 

@@ -6,6 +6,7 @@ with the first reason that applies (reasons in priority order, as named in the s
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import seed_lookup as seed
@@ -151,171 +152,196 @@ def _numeric_checks(names: list[str]) -> list[Check]:
         Check("invalid_number", n, f"t.{n}_txt IS NOT NULL AND t.{n} IS NULL"))]
 
 
-def kind_sql(kind: str, formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
-    if kind == "patients":
-        return KindSQL(
-            raw_table="raw.patients",
-            typed=[
-                ("patient_id", patient_reference(text("patient_id"), text("patient_id_namespace"))),
-                ("sex", text("sex")),
-                ("birth_date_txt", text("birth_date")),
-                ("birth_date", f"CAST({timestamp(text('birth_date'), formats)} AS DATE)"),
-                ("menopausal_status", f"lower({text('menopausal_status')})"),
-                ("ethnicity", text("ethnicity")),
-                ("menopausal_status_date_txt", text("menopausal_status_date")),
-                ("menopausal_status_date", f"CAST({timestamp(text('menopausal_status_date'), formats)} AS DATE)"),
-            ],
-            lookups=[],
-            derived=[],
-            checks=[
-                *_patient_and_date("birth_date", "birth_date_txt"),
-                Check("invalid_category", "menopausal_status",
-                      f"t.menopausal_status IS NOT NULL AND {seed.spelled('menopausal_status', 't.menopausal_status')} IS NULL"),
-                Check("invalid_date", "menopausal_status_date",
-                      "t.menopausal_status_date_txt IS NOT NULL AND t.menopausal_status_date IS NULL"),
-            ],
-            hash_columns=["patient_id", "sex", "birth_date", "menopausal_status", "ethnicity",
-                          "menopausal_status_date"],
-            raw_columns=["patient_id", "sex", "birth_date", "menopausal_status", "ethnicity",
-                         "menopausal_status_date"],
-        )
-    if kind == "labs":
-        collected = text("collected_at")
-        return KindSQL(
-            raw_table="raw.lab_results",
-            typed=[
-                ("patient_id", patient_reference(text("patient_id"), text("patient_id_namespace"))),
-                ("collected_txt", collected),
-                ("collected_at", timestamp(collected, formats)),
-                ("collected_offset", offset(collected)),
-                ("code", text("code")),
-                ("code_system", f"coalesce(CASE WHEN upper({text('code_system')}) IN ('LN', 'LOINC') THEN 'LOINC' "
-                                f"ELSE {text('code_system')} END, 'LOINC')"),
-                ("given_loinc", text("loinc_code")),
-                ("name", text("name")),
-                ("value_text", text("value")),
-                ("value_num", number(text("value"), numbers)),
-                ("value_ambiguous", ambiguous_number(text("value"), numbers)),
-                ("value_comparator", comparator(text("value"))),
-                ("unit", text("unit")),
-                ("reference_range", text("reference_range")),
-                ("abnormal_flag", text("abnormal_flag")),
-                ("status", status(text("status"))),
-                ("accession_id", text("accession_id")),
-                ("result_id", text("result_id")),
-                *_version_typed(),
-            ],
-            lookups=[
-                ("loinc_code", "coalesce(t.given_loinc, CASE WHEN t.code_system = 'LOINC' THEN t.code END)"),
-                ("analyte", seed.mapped("t.loinc_code", seed.analyte_by_loinc())),
-                ("unit_canonical", seed.mapped("lower(replace(t.unit, ' ', ''))", seed.unit_by_key())),
-                ("convertible", seed.within("t.analyte || '|' || t.unit_canonical", seed.convertible_pairs())),
-                ("status_known", seed.within("t.status", seed.statuses())),
-                ("status_final", seed.within("t.status", seed.final_statuses())),
-            ],
-            derived=[
-                ("is_tracked", "t.analyte IS NOT NULL"),
-            ],
-            checks=[
-                *_patient_and_date("collected_at", "collected_txt"),
-                Check("missing_code", "code", "t.code IS NULL"),
-                Check("invalid_status", "status", "NOT t.status_known"),
-                Check("missing_value", "value", "t.value_text IS NULL AND t.status_final"),
-                Check("ambiguous_number", "value",
-                      "t.analyte IS NOT NULL AND t.value_num IS NULL AND t.value_ambiguous"),
-                Check("invalid_number", "value",
-                      "t.analyte IS NOT NULL AND t.value_text IS NOT NULL AND t.value_num IS NULL"),
-                Check("missing_unit", "unit", "t.analyte IS NOT NULL AND t.value_num IS NOT NULL AND t.unit IS NULL"),
-                Check("unknown_unit", "unit",
-                      "t.analyte IS NOT NULL AND t.value_num IS NOT NULL AND NOT coalesce(t.convertible, false)"),
-            ],
-            hash_columns=["patient_id", "collected_at", "collected_offset", "code_system", "code", "loinc_code",
-                          "name", "value_text", "unit", "reference_range", "abnormal_flag", "status",
-                          "accession_id", "result_id"],
-            raw_columns=["patient_id", "collected_at", "collected_offset", "code", "code_system", "loinc_code",
-                         "name", "value_text", "value_num", "value_comparator", "unit", "reference_range",
-                         "abnormal_flag", "status", "accession_id", "result_id", "is_tracked",
-                         "reported_at", "version_seq"],
-        )
-    if kind == "dxa":
-        scan = text("scan_date")
-        numeric = ["t_score", "z_score", "bmd_g_cm2", "bmc_g", "area_cm2", "height_cm", "weight_kg"]
-        typed = [
+def _patients(formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
+    """Patients: who, sex, birth date (contract 2); menopausal status from its list."""
+    return KindSQL(
+        raw_table="raw.patients",
+        typed=[
             ("patient_id", patient_reference(text("patient_id"), text("patient_id_namespace"))),
-            ("scan_txt", scan),
-            ("scan_date", f"CAST({timestamp(scan, formats)} AS DATE)"),
-            ("scan_offset", offset(scan)),
-            ("site", f"lower({text('site')})"),
-            ("side_txt", f"lower({text('side')})"),
-            ("side", seed.spelled("side", f"lower({text('side')})")),
-            ("manufacturer", text("manufacturer")),
+            ("sex", text("sex")),
+            ("birth_date_txt", text("birth_date")),
+            ("birth_date", f"CAST({timestamp(text('birth_date'), formats)} AS DATE)"),
+            ("menopausal_status", f"lower({text('menopausal_status')})"),
+            ("ethnicity", text("ethnicity")),
+            ("menopausal_status_date_txt", text("menopausal_status_date")),
+            ("menopausal_status_date", f"CAST({timestamp(text('menopausal_status_date'), formats)} AS DATE)"),
+        ],
+        lookups=[],
+        derived=[],
+        checks=[
+            *_patient_and_date("birth_date", "birth_date_txt"),
+            Check("invalid_category", "menopausal_status",
+                  f"t.menopausal_status IS NOT NULL AND {seed.spelled('menopausal_status', 't.menopausal_status')} IS NULL"),
+            Check("invalid_date", "menopausal_status_date",
+                  "t.menopausal_status_date_txt IS NOT NULL AND t.menopausal_status_date IS NULL"),
+        ],
+        hash_columns=["patient_id", "sex", "birth_date", "menopausal_status", "ethnicity",
+                      "menopausal_status_date"],
+        raw_columns=["patient_id", "sex", "birth_date", "menopausal_status", "ethnicity",
+                     "menopausal_status_date"],
+    )
+
+
+def _labs(formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
+    """Lab results: the value as sent, parsed into number and comparator; the code resolved to
+    LOINC and analyte, the unit to its canonical spelling, both by seed lookups (contract 2, 5, 7)."""
+    collected = text("collected_at")
+    return KindSQL(
+        raw_table="raw.lab_results",
+        typed=[
+            ("patient_id", patient_reference(text("patient_id"), text("patient_id_namespace"))),
+            ("collected_txt", collected),
+            ("collected_at", timestamp(collected, formats)),
+            ("collected_offset", offset(collected)),
+            ("code", text("code")),
+            ("code_system", f"coalesce(CASE WHEN upper({text('code_system')}) IN ('LN', 'LOINC') THEN 'LOINC' "
+                            f"ELSE {text('code_system')} END, 'LOINC')"),
+            ("given_loinc", text("loinc_code")),
+            ("name", text("name")),
+            ("value_text", text("value")),
+            ("value_num", number(text("value"), numbers)),
+            ("value_ambiguous", ambiguous_number(text("value"), numbers)),
+            ("value_comparator", comparator(text("value"))),
+            ("unit", text("unit")),
+            ("reference_range", text("reference_range")),
+            ("abnormal_flag", text("abnormal_flag")),
+            ("status", status(text("status"))),
+            ("accession_id", text("accession_id")),
+            ("result_id", text("result_id")),
+            *_version_typed(),
+        ],
+        lookups=[
+            ("loinc_code", "coalesce(t.given_loinc, CASE WHEN t.code_system = 'LOINC' THEN t.code END)"),
+            ("analyte", seed.mapped("t.loinc_code", seed.analyte_by_loinc())),
+            ("unit_canonical", seed.mapped("lower(replace(t.unit, ' ', ''))", seed.unit_by_key())),
+            ("convertible", seed.within("t.analyte || '|' || t.unit_canonical", seed.convertible_pairs())),
+            ("status_known", seed.within("t.status", seed.statuses())),
+            ("status_final", seed.within("t.status", seed.final_statuses())),
+        ],
+        derived=[
+            ("is_tracked", "t.analyte IS NOT NULL"),
+        ],
+        checks=[
+            *_patient_and_date("collected_at", "collected_txt"),
+            Check("missing_code", "code", "t.code IS NULL"),
+            Check("invalid_status", "status", "NOT t.status_known"),
+            Check("missing_value", "value", "t.value_text IS NULL AND t.status_final"),
+            Check("ambiguous_number", "value",
+                  "t.analyte IS NOT NULL AND t.value_num IS NULL AND t.value_ambiguous"),
+            Check("invalid_number", "value",
+                  "t.analyte IS NOT NULL AND t.value_text IS NOT NULL AND t.value_num IS NULL"),
+            Check("missing_unit", "unit", "t.analyte IS NOT NULL AND t.value_num IS NOT NULL AND t.unit IS NULL"),
+            Check("unknown_unit", "unit",
+                  "t.analyte IS NOT NULL AND t.value_num IS NOT NULL AND NOT coalesce(t.convertible, false)"),
+        ],
+        hash_columns=["patient_id", "collected_at", "collected_offset", "code_system", "code", "loinc_code",
+                      "name", "value_text", "unit", "reference_range", "abnormal_flag", "status",
+                      "accession_id", "result_id"],
+        raw_columns=["patient_id", "collected_at", "collected_offset", "code", "code_system", "loinc_code",
+                     "name", "value_text", "value_num", "value_comparator", "unit", "reference_range",
+                     "abnormal_flag", "status", "accession_id", "result_id", "is_tracked",
+                     "reported_at", "version_seq"],
+    )
+
+
+def _dxa(formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
+    """DXA results: one site (and side) per row with its scores and measurements (contract 2)."""
+    scan = text("scan_date")
+    numeric = ["t_score", "z_score", "bmd_g_cm2", "bmc_g", "area_cm2", "height_cm", "weight_kg"]
+    typed = [
+        ("patient_id", patient_reference(text("patient_id"), text("patient_id_namespace"))),
+        ("scan_txt", scan),
+        ("scan_date", f"CAST({timestamp(scan, formats)} AS DATE)"),
+        ("scan_offset", offset(scan)),
+        ("site", f"lower({text('site')})"),
+        ("side_txt", f"lower({text('side')})"),
+        ("side", seed.spelled("side", f"lower({text('side')})")),
+        ("manufacturer", text("manufacturer")),
+        ("status", status(text("status"))),
+        ("result_id", text("result_id")),
+        ("menopausal_status", f"lower({text('menopausal_status')})"),
+        *_version_typed(),
+    ]
+    for n in numeric:
+        typed += [(f"{n}_txt", text(n)), (n, number(text(n), numbers)),
+                  (f"{n}_ambiguous", ambiguous_number(text(n), numbers))]
+    return KindSQL(
+        raw_table="raw.dxa_results",
+        typed=typed,
+        lookups=[
+            ("site_known", seed.within("t.site", seed.dxa_sites())),
+            ("status_known", seed.within("t.status", seed.statuses())),
+            ("status_final", seed.within("t.status", seed.final_statuses())),
+        ],
+        derived=[],
+        checks=[
+            *_patient_and_date("scan_date", "scan_txt"),
+            Check("invalid_site", "site", "NOT coalesce(t.site_known, false)"),
+            Check("invalid_category", "side", "t.side_txt IS NOT NULL AND t.side IS NULL"),
+            Check("invalid_category", "menopausal_status",
+                  f"t.menopausal_status IS NOT NULL AND {seed.spelled('menopausal_status', 't.menopausal_status')} IS NULL"),
+            Check("invalid_status", "status", "NOT t.status_known"),
+            *_numeric_checks(numeric),
+            Check("missing_value", "t_score",
+                  "t.status_final AND t.t_score IS NULL AND t.z_score IS NULL AND t.bmd_g_cm2 IS NULL"),
+        ],
+        hash_columns=["patient_id", "scan_date", "scan_offset", "site", "side", *numeric, "manufacturer",
+                      "status", "result_id", "menopausal_status"],
+        raw_columns=["patient_id", "scan_date", "scan_offset", "site", "side", "t_score", "z_score",
+                     "bmd_g_cm2", "bmc_g", "area_cm2", "manufacturer", "height_cm", "weight_kg", "status",
+                     "result_id", "menopausal_status", "reported_at", "version_seq"],
+    )
+
+
+def _fractures(formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
+    """Fractures: date and site, fragility true unless the export says otherwise (contract 2)."""
+    day = text("fracture_date")
+    fragility = f"lower({text('fragility')})"
+    return KindSQL(
+        raw_table="raw.fractures",
+        typed=[
+            ("patient_id", patient_reference(text("patient_id"), text("patient_id_namespace"))),
+            ("fracture_txt", day),
+            ("fracture_date", f"CAST({timestamp(day, formats)} AS DATE)"),
+            ("site", text("site")),
+            ("fragility_txt", fragility),
+            ("fragility", f"CASE WHEN {fragility} IS NULL THEN true "
+                          f"ELSE {seed.spelled_boolean('fragility', fragility)} END"),
+            ("code", text("code")),
+            ("code_system", text("code_system")),
             ("status", status(text("status"))),
             ("result_id", text("result_id")),
-            ("menopausal_status", f"lower({text('menopausal_status')})"),
             *_version_typed(),
-        ]
-        for n in numeric:
-            typed += [(f"{n}_txt", text(n)), (n, number(text(n), numbers)),
-                      (f"{n}_ambiguous", ambiguous_number(text(n), numbers))]
-        return KindSQL(
-            raw_table="raw.dxa_results",
-            typed=typed,
-            lookups=[
-                ("site_known", seed.within("t.site", seed.dxa_sites())),
-                ("status_known", seed.within("t.status", seed.statuses())),
-                ("status_final", seed.within("t.status", seed.final_statuses())),
-            ],
-            derived=[],
-            checks=[
-                *_patient_and_date("scan_date", "scan_txt"),
-                Check("invalid_site", "site", "NOT coalesce(t.site_known, false)"),
-                Check("invalid_category", "side", "t.side_txt IS NOT NULL AND t.side IS NULL"),
-                Check("invalid_category", "menopausal_status",
-                      f"t.menopausal_status IS NOT NULL AND {seed.spelled('menopausal_status', 't.menopausal_status')} IS NULL"),
-                Check("invalid_status", "status", "NOT t.status_known"),
-                *_numeric_checks(numeric),
-                Check("missing_value", "t_score",
-                      "t.status_final AND t.t_score IS NULL AND t.z_score IS NULL AND t.bmd_g_cm2 IS NULL"),
-            ],
-            hash_columns=["patient_id", "scan_date", "scan_offset", "site", "side", *numeric, "manufacturer",
-                          "status", "result_id", "menopausal_status"],
-            raw_columns=["patient_id", "scan_date", "scan_offset", "site", "side", "t_score", "z_score",
-                         "bmd_g_cm2", "bmc_g", "area_cm2", "manufacturer", "height_cm", "weight_kg", "status",
-                         "result_id", "menopausal_status", "reported_at", "version_seq"],
-        )
-    if kind == "fractures":
-        day = text("fracture_date")
-        fragility = f"lower({text('fragility')})"
-        return KindSQL(
-            raw_table="raw.fractures",
-            typed=[
-                ("patient_id", patient_reference(text("patient_id"), text("patient_id_namespace"))),
-                ("fracture_txt", day),
-                ("fracture_date", f"CAST({timestamp(day, formats)} AS DATE)"),
-                ("site", text("site")),
-                ("fragility_txt", fragility),
-                ("fragility", f"CASE WHEN {fragility} IS NULL THEN true "
-                              f"ELSE {seed.spelled_boolean('fragility', fragility)} END"),
-                ("code", text("code")),
-                ("code_system", text("code_system")),
-                ("status", status(text("status"))),
-                ("result_id", text("result_id")),
-                *_version_typed(),
-            ],
-            lookups=[("status_known", seed.within("t.status", seed.statuses()))],
-            derived=[],
-            checks=[
-                *_patient_and_date("fracture_date", "fracture_txt"),
-                Check("missing_code", "site", "t.site IS NULL"),
-                Check("invalid_category", "fragility", "t.fragility IS NULL"),
-                Check("invalid_status", "status", "NOT t.status_known"),
-            ],
-            hash_columns=["patient_id", "fracture_date", "site", "fragility", "code", "code_system", "status",
-                          "result_id"],
-            raw_columns=["patient_id", "fracture_date", "site", "fragility", "code", "code_system", "status",
-                         "result_id", "reported_at", "version_seq"],
-        )
-    raise ValueError(f"unknown kind {kind}")
+        ],
+        lookups=[("status_known", seed.within("t.status", seed.statuses()))],
+        derived=[],
+        checks=[
+            *_patient_and_date("fracture_date", "fracture_txt"),
+            Check("missing_code", "site", "t.site IS NULL"),
+            Check("invalid_category", "fragility", "t.fragility IS NULL"),
+            Check("invalid_status", "status", "NOT t.status_known"),
+        ],
+        hash_columns=["patient_id", "fracture_date", "site", "fragility", "code", "code_system", "status",
+                      "result_id"],
+        raw_columns=["patient_id", "fracture_date", "site", "fragility", "code", "code_system", "status",
+                     "result_id", "reported_at", "version_seq"],
+    )
+
+
+# One declaration per kind: what its rows are typed into, looked up, derived, checked (in
+# priority order: the first failing check is the row's reason), hashed and stored.
+DECLARATIONS: dict[str, Callable[..., KindSQL]] = {
+    "patients": _patients, "labs": _labs, "dxa": _dxa, "fractures": _fractures,
+}
+
+
+def kind_sql(kind: str, formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
+    """The declaration of `kind`, with the source profile's extra date `formats` and the way the
+    source writes `numbers` (contract section 2)."""
+    declare = DECLARATIONS.get(kind)
+    if declare is None:
+        raise ValueError(f"unknown kind {kind}")
+    return declare(formats, numbers)
 
 
 HASH_PROBE = "hash('osteoreg row hash')"

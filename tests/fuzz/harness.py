@@ -296,7 +296,7 @@ def _check_outcome(findings: Findings, conn, raw_tables: list[str], case: Case, 
                                [outcome.load_id]).fetchall()[0][0]
     if outcome.status == "failed":
         _check_message(findings, case, outcome.message or "", prefix=str(outcome.path))
-        if "unexpected" in (outcome.message or ""):
+        if "stopped on an unexpected" in (outcome.message or ""):
             findings.reader_defects[case.format] += 1
             findings.defect_examples.setdefault(case.format, outcome.message.split(": ", 1)[1])
         if row != [("failed", 0, 0, 0, 0)] or in_raw or quarantined:

@@ -178,3 +178,19 @@ def test_a_document_named_explicitly_is_still_read(tmp_path, write, warehouse_pa
     outcome = ingest_paths(warehouse_path, [readme]).files[0]
     assert outcome.status == "failed"
     assert outcome.message.startswith(f"{readme} line 1: the header (1 column, none of them a registry column)")
+
+
+def test_ingest_of_a_folder_with_a_readme_exits_0_and_counts_it_as_not_data(tmp_path, write, warehouse_path):
+    import os
+    import subprocess
+    import sys
+
+    write(tmp_path / "exports" / "README.md", "# [bold]Exports[/bold]\nSent monthly.\n")
+    write(tmp_path / "exports" / "labs.csv", HEADER + _row(2) + "\n")
+    env = {**os.environ, "OSTEOREG_SECRET": "cli-secret-of-some-length", "COLUMNS": "200"}
+    done = subprocess.run([sys.executable, "-m", "etl.cli", "ingest", "-w", str(warehouse_path),
+                           str(tmp_path / "exports")], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    out = " ".join(done.stdout.split())
+    assert "skipped README.md: not a data file" in out
+    assert "2 file(s): 1 loaded, 0 skipped (already loaded), 1 not data, 0 failed." in out

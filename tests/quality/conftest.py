@@ -37,7 +37,8 @@ MART_TABLES = [
     """CREATE TABLE marts.fct_bmd_assessment AS SELECT assessment_id, patient_key, scan_date::DATE AS scan_date,
            age_at_scan, t_score_lumbar_spine::DOUBLE AS t_score_lumbar_spine,
            t_score_femoral_neck::DOUBLE AS t_score_femoral_neck, t_score_total_hip::DOUBLE AS t_score_total_hip,
-           min_t_score::DOUBLE AS min_t_score, min_t_score_site, who_category, iscd_category FROM (VALUES
+           min_t_score::DOUBLE AS min_t_score, min_t_score_site, NULL::DOUBLE AS t_score_radius_33, who_category,
+           iscd_category FROM (VALUES
        ('A1', 'K1', '2024-03-05', 74, -2.7, -2.1, -1.8, -2.7, 'lumbar_spine_l1_l4', 'severe_osteoporosis', 'severe_osteoporosis'),
        ('A2', 'K2', '2024-04-12', 63, -0.5, -1.4, NULL, -1.4, 'femoral_neck', 'osteopenia', 'osteopenia'),
        ('A3', 'K3', '2024-05-01', 39, -1.2, NULL, NULL, -1.2, 'lumbar_spine_l1_l4', 'osteopenia', 'below_expected_range_for_age'),
@@ -47,7 +48,8 @@ MART_TABLES = [
     """CREATE TABLE marts.fct_deficiency_flags AS SELECT assessment_id, patient_key,
            mg_mmol_l::DOUBLE AS mg_mmol_l, mg_days_from_scan::INTEGER AS mg_days_from_scan, mg_deficient::BOOLEAN AS mg_deficient,
            mg_below_op_cutoff::BOOLEAN AS mg_below_op_cutoff, vitd_nmol_l::DOUBLE AS vitd_nmol_l, vitd_status::VARCHAR AS vitd_status,
-           calcium_mmol_l::DOUBLE AS calcium_mmol_l, hypocalcemia::BOOLEAN AS hypocalcemia,
+           calcium_mmol_l::DOUBLE AS calcium_mmol_l, NULL::DOUBLE AS calcium_lab_corrected_mmol_l,
+           hypocalcemia::BOOLEAN AS hypocalcemia,
            phosphate_mmol_l::DOUBLE AS phosphate_mmol_l, hypophosphatemia::BOOLEAN AS hypophosphatemia,
            pth_ng_l::DOUBLE AS pth_ng_l, pth_elevated::BOOLEAN AS pth_elevated,
            crp_mg_l::DOUBLE AS crp_mg_l, crp_elevated::BOOLEAN AS crp_elevated FROM (VALUES

@@ -21,25 +21,26 @@
     identity, so a re-sent fracture whose fragility changed true -> false replaces the old one.
 -#}
 {% macro current_final_versions(relation, statuses, identity_columns, where_after=none) -%}
+{%- set newest_first -%}
+    partition by {{ identity_columns | join(', ') }}
+    order by versions.reported_at desc nulls last,
+        versions.version_seq desc nulls last,
+        versions.load_id desc, versions.source_row desc
+{%- endset %}
 select *
 from (
     select
         versions.*,
-        row_number() over (
-            partition by {{ identity_columns | join(', ') }}
-            order by versions.reported_at desc nulls last,
-                versions.version_seq desc nulls last,
-                versions.load_id desc, versions.source_row desc
-        ) as version_rank
+        row_number() over ({{ newest_first }}) as version_rank
     from (
         select
             versions.*,
             statuses.is_final as status_is_final,
             statuses.effect as status_effect,
             statuses.fhir_status = 'preliminary' as status_is_preliminary,
+            -- a U in the same order as the versions themselves (the source's time first)
             max(case when statuses.effect = 'finalise' then versions.status end) over (
-                partition by {{ identity_columns | join(', ') }}
-                order by versions.load_id desc, versions.source_row desc
+                {{ newest_first }}
                 rows between unbounded preceding and 1 preceding
             ) as finalised_by_status
         from {{ relation }} as versions

@@ -135,7 +135,7 @@ def _is_ndjson(path: Path) -> bool:
         second = handle.readline()
     try:
         json.loads(first)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return bool(second.strip())
 

@@ -156,8 +156,8 @@ def read(path: Path, conn) -> ReaderResult:
         result = ReaderResult(format="fhir_json")
         if not _json_source(path, conn, source, result):
             return result
-    _map_resources(conn, source, tag, result)
-    for leftover in (source, f"{source}_entries", f"src_fhir_base_{tag}", f"src_fhir_lines_{tag}"):
+    _map_resources(conn, _open_components(conn, source), tag, result)
+    for leftover in (f"{source}_parts", source, f"{source}_entries", f"src_fhir_base_{tag}", f"src_fhir_lines_{tag}"):
         kind = conn.execute("SELECT table_type FROM information_schema.tables WHERE table_catalog = 'temp' "
                             "AND table_name = ?", [leftover]).fetchall()
         if kind:
@@ -167,6 +167,38 @@ def read(path: Path, conn) -> ReaderResult:
 
 class _Malformed(ValueError):
     """A JSON document that is no FHIR resource or Bundle the reader can walk (one sentence)."""
+
+
+def _open_components(conn, source: str) -> str:
+    """An Observation with `component`s (a DXA panel carrying T-score, Z-score and BMD, a blood
+    pressure) stands for its components: each becomes an Observation of its own, with the
+    parent's subject, time and status, its code and value, and the id `<parent id>.<n>`.
+    Returns the source to map (the same one when no line has components)."""
+    if not conn.execute(f"SELECT count(*) FROM {source} WHERE contains(line, '\"component\"')").fetchone()[0]:
+        return source
+    parts = f"{source}_parts"
+    conn.execute(f"""
+        CREATE TEMP VIEW {parts} AS
+        WITH panels AS (
+            SELECT source_row, line, version_seq,
+                   TRY(json_extract(line, '$.component[*]')) AS components
+            FROM {source}
+            WHERE contains(line, '"component"') AND TRY(json_extract_string(line, '$.resourceType')) = 'Observation'
+        )
+        SELECT source_row, line, version_seq FROM {source}
+        WHERE NOT contains(line, '"component"') OR TRY(json_extract_string(line, '$.resourceType')) IS DISTINCT FROM 'Observation'
+        UNION ALL
+        SELECT source_row, line, version_seq FROM panels WHERE coalesce(len(components), 0) = 0
+        UNION ALL
+        SELECT source_row,
+               json_merge_patch(json_merge_patch(line::JSON, json_object(
+                   'component', NULL::JSON, 'valueQuantity', NULL::JSON, 'valueString', NULL::JSON,
+                   'id', coalesce(json_extract_string(line, '$.id'), 'component') || '.' || n)), component)::VARCHAR,
+               version_seq
+        FROM (SELECT source_row, line, version_seq, unnest(components) AS component,
+                     generate_subscripts(components, 1) AS n
+              FROM panels WHERE len(components) > 0)""").fetchall()
+    return parts
 
 
 def _ndjson_source(path: Path, conn, source: str, tag: str, result: ReaderResult) -> None:

@@ -276,3 +276,20 @@ def test_a_string_identifier_and_an_uncoded_condition_are_counted(tmp_path, conn
     result = fhir.read(ndjson(tmp_path, lines, "mixed.ndjson"), conn)
     assert [r["patient_id"] for r in rows(result, "patients")] == ["Patient/P1"]
     assert (result.rows_read, result.rows_skipped, result.rejects) == (1, 1, [])   # the Condition: counted
+
+
+def test_a_dxa_panel_with_components_gives_each_measure(tmp_path, conn, rows):
+    panel = {"resourceType": "Observation", "id": "dxa1", "status": "final", "subject": {"reference": "Patient/P1"},
+             "code": {"coding": [{"system": "http://loinc.org", "code": "38269-7"}]},
+             "effectiveDateTime": "2024-03-10",
+             "component": [
+                 {"code": {"coding": [{"system": "http://loinc.org", "code": "38267-1"}]},
+                  "valueQuantity": {"value": -2.1, "unit": "{T-score}"}},
+                 {"code": {"coding": [{"system": "urn:oid:2.16.840.1.113883.6.1", "code": "24966-4"}]},
+                  "valueQuantity": {"value": 0.81, "unit": "g/cm2"}},
+                 {"code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]}, "valueInteger": 61}]}
+    result = fhir.read(ndjson(tmp_path, [panel]), conn)
+    assert sorted((r["result_id"], r["site"], r["t_score"], r["bmd_g_cm2"]) for r in rows(result, "dxa")) == [
+        ("dxa1.1", "lumbar_spine_l1_l4", "-2.1", None), ("dxa1.2", "lumbar_spine_l1_l4", None, "0.81")]
+    assert [(r["result_id"], r["code"], r["value"]) for r in rows(result, "labs")] == [("dxa1.3", "29463-7", "61")]
+    assert result.rows_read == 3 and result.rejects == []

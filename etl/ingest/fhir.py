@@ -502,7 +502,10 @@ def _map_resources(conn, source: str, tag: str, result: ReaderResult) -> None:
                 dxa_site AS site,
                 CASE WHEN dxa_measure = 't_score' THEN q_value END AS t_score,
                 dxa_side AS side,
-                CASE WHEN dxa_measure = 'bmd_g_cm2' THEN q_value END AS bmd_g_cm2,
+                -- BMD in mg/cm2 (some densitometers) is the same measure in thousandths
+                CASE WHEN dxa_measure = 'bmd_g_cm2' THEN
+                    CASE WHEN replace(coalesce(q_code, q_unit), '²', '2') = 'mg/cm2'
+                         THEN CAST(TRY_CAST(q_value AS DOUBLE) / 1000 AS VARCHAR) ELSE q_value END END AS bmd_g_cm2,
                 CASE WHEN dxa_measure = 'z_score' THEN q_value END AS z_score,
                 vitals.height_cm, vitals.weight_kg,
                 {_OBSERVATION_STATUS} AS status,

@@ -35,7 +35,7 @@ def test_build_runs_seeds_models_and_tests_into_the_contract_schemas(raw_warehou
 
     result = raw_warehouse.build(progress=lines.append)
 
-    assert (result.seeds, result.models) == (8, 19)
+    assert (result.seeds, result.models) == (9, 21)   # + vital_sign_units; int_vital_signs_current, _matched_to_scans
     assert result.unit_tests >= 10 and result.tests >= 60
     assert len(lines) == len(result.nodes)
     assert "model fct_bmd_assessment: success" in "\n".join(lines)

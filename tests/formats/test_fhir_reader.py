@@ -286,7 +286,7 @@ def test_a_dxa_panel_with_components_gives_each_measure(tmp_path, conn, rows):
                  {"code": {"coding": [{"system": "http://loinc.org", "code": "38267-1"}]},
                   "valueQuantity": {"value": -2.1, "unit": "{T-score}"}},
                  {"code": {"coding": [{"system": "urn:oid:2.16.840.1.113883.6.1", "code": "24966-4"}]},
-                  "valueQuantity": {"value": 0.81, "unit": "g/cm2"}},
+                  "valueQuantity": {"value": 810, "unit": "mg/cm2"}},
                  {"code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]}, "valueInteger": 61}]}
     result = fhir.read(ndjson(tmp_path, [panel]), conn)
     assert sorted((r["result_id"], r["site"], r["t_score"], r["bmd_g_cm2"]) for r in rows(result, "dxa")) == [

@@ -2,12 +2,14 @@
 
 The reader keeps its own splitter (under 1 us per OBX against python-hl7's ~52 us); here the
 library reads the same public messages and every OBX's code, value, unit and status, and every
-PID-3, must agree. The samples are the public files of ../shared/fixtures/external (their origin
-and licence are in that folder's README: Microsoft FHIR-Converter (MIT), python-hl7 (BSD-3),
-NIST via node-hl7-complete (MIT)), plus crafted variants of one of them: LF inside a field of a
-CR-separated message, whitespace before MSH, and a non-default set of delimiters.
+PID-3, must agree. The samples are public files kept in tests/formats/fixtures (origin and licence in its README:
+Microsoft FHIR-Converter (MIT), python-hl7 (BSD-3), NIST via node-hl7-complete (MIT)), plus a
+crafted variant: LF inside a field of a CR-separated message, whitespace before MSH, and a
+non-default set of delimiters.
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import hl7
 import pytest
@@ -39,9 +41,12 @@ def _ours(path, conn) -> list[tuple]:
     return conn.execute(f"SELECT code, value, unit, status FROM {batch.table} ORDER BY source_row").fetchall()
 
 
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
 @pytest.mark.parametrize("sample", SAMPLES)
-def test_the_reader_tokenises_as_python_hl7(external, conn, sample):
-    path = external / sample
+def test_the_reader_tokenises_as_python_hl7(conn, sample):
+    path = FIXTURES / sample
     text = path.read_bytes().decode("utf-8-sig")
     assert _ours(path, conn) == _oracle(text)
 

@@ -8,9 +8,14 @@ loaded by Python, which only resolves the Bundle's `fullUrl` and contained-Patie
 (a Bundle-level fact) before handing its entries to the same SQL.
 
 Choices (documented in the report and the contract's spirit):
-- A Patient's id is `Patient.id`; a Patient without id (transaction Bundles) uses its first
-  identifier value, else its `urn:uuid:` fullUrl. A contained Patient uses its first identifier
-  value (its own id is only local to the container).
+- A Patient is named by its record identifier (contract 2a: type MR, else `use` usual/official
+  without a type; never an SSN), qualified by its `system`; without one, by its logical id as
+  `Patient/<id>` (a transaction Bundle's id-less Patient: the uuid of its `urn:uuid:` fullUrl; a
+  contained Patient: `<container id>.<id>`). Subjects stay `Patient/<id>` references (or a
+  logical identifier reference's value and system); `identity` resolves them through the
+  Patient's identifiers, which the reader lists in `ReaderResult.identifiers`, in any load order.
+- A version's time is `meta.lastUpdated`, else `issued`; a history Bundle's order (newest first)
+  or `meta.versionId` orders versions without one (contract 5).
 - Sex comes from the US Core `us-core-individual-sex` extension (SNOMED female/male) when present,
   else `us-core-birthsex`, else `gender`: the registry needs sex for clinical use (T-score
   reference populations), which is what these extensions carry; `gender` is administrative.
@@ -23,6 +28,7 @@ Choices (documented in the report and the contract's spirit):
 """
 from __future__ import annotations
 
+import csv
 import json
 import uuid
 from pathlib import Path
@@ -33,6 +39,7 @@ import duckdb
 from ..paths import SEEDS_DIR
 from .canonical import Batch, ReaderResult, Reject
 from .numbers import STRICT_NUMBERS
+from .seed_lookup import analyte_by_loinc
 
 MENOPAUSAL_STATUS_URL = "https://osteoreg.org/fhir/StructureDefinition/menopausal-status"
 FRAGILITY_URL = "https://osteoreg.org/fhir/StructureDefinition/fracture-fragility"
@@ -47,9 +54,6 @@ VITAL_SIGNS = {"8302-2": ("height_cm", "cm"), "29463-7": ("weight_kg", "kg")}
 def _tracked_loinc() -> list[str]:
     """LOINC codes the registry reads (analytes, DXA, vital signs): such a coding wins over the
     first one when a code carries several."""
-    from .seed_lookup import analyte_by_loinc
-
-    import csv
     with open(SEEDS_DIR / "dxa_codes.csv", newline="", encoding="utf-8") as handle:
         dxa = [r["loinc_code"] for r in csv.DictReader(handle)]
     return sorted(set(analyte_by_loinc()) | set(dxa) | set(VITAL_SIGNS) | {"39156-5"})

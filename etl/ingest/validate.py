@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from . import seed_lookup as seed
 from .canonical import columns
-from .numbers import FLAT_NUMBERS, STRICT_NUMBERS, Numbers  # noqa: F401 (STRICT_NUMBERS re-exported)
+from .numbers import FLAT_NUMBERS, Numbers
 
 # An ISO 8601 offset at the end of a timestamp is kept as text and never applied: a result
 # written 2021-11-10T19:14:41-08:00 belongs to 2021-11-10 (registry contract section 2).

@@ -78,13 +78,15 @@ def ingest(
     ctx: typer.Context,
     paths: list[Path] = typer.Argument(..., help="Files or folders (searched recursively)."),
     profile: Optional[Path] = typer.Option(None, "--profile", "-p", help="Source profile (YAML) for these files."),
+    identity_settings: Optional[Path] = typer.Option(
+        None, "--identity", help="Identity settings (YAML): which patient-id namespaces are one; kept with the warehouse."),
     warehouse: Optional[Path] = WarehouseOption,
 ) -> None:
     """Load CSV/TSV/Parquet exports (and HL7 v2 / FHIR files): each file whole or not at all."""
     from .pipeline import ingest as run_ingest
 
     path = _warehouse(ctx, warehouse)
-    report = run_ingest(path, paths, profile, console)
+    report = run_ingest(path, paths, profile, console, identity_settings)
     if report.failed:
         raise typer.Exit(2)
 

@@ -35,7 +35,8 @@ def _file_line(outcome: FileOutcome, root: Path | None) -> str:
     return f"[green]loaded[/green]   {name} {kind}: {', '.join(parts)} [dim]{outcome.seconds:.1f} s[/dim]"
 
 
-def ingest(warehouse_path: Path, paths: list[Path], profile: Path | None, console: Console) -> IngestReport:
+def ingest(warehouse_path: Path, paths: list[Path], profile: Path | None, console: Console,
+           identity_settings: Path | None = None) -> IngestReport:
     error_console = Console(stderr=True)
     files = expand(paths)
     root = paths[0].absolute() if len(paths) == 1 and paths[0].is_dir() else None
@@ -48,7 +49,7 @@ def ingest(warehouse_path: Path, paths: list[Path], profile: Path | None, consol
             target.print(_file_line(outcome, root), highlight=False, soft_wrap=True)
             progress.advance(task)
 
-        report = ingest_paths(warehouse_path, paths, profile, progress=advance)
+        report = ingest_paths(warehouse_path, paths, profile, progress=advance, identity_path=identity_settings)
     print_ingest_summary(report, console)
     return report
 

@@ -8,9 +8,14 @@ loaded by Python, which only resolves the Bundle's `fullUrl` and contained-Patie
 (a Bundle-level fact) before handing its entries to the same SQL.
 
 Choices (documented in the report and the contract's spirit):
-- A Patient's id is `Patient.id`; a Patient without id (transaction Bundles) uses its first
-  identifier value, else its `urn:uuid:` fullUrl. A contained Patient uses its first identifier
-  value (its own id is only local to the container).
+- A Patient is named by its record identifier (contract 2a: type MR, else `use` usual/official
+  without a type; never an SSN), qualified by its `system`; without one, by its logical id as
+  `Patient/<id>` (a transaction Bundle's id-less Patient: the uuid of its `urn:uuid:` fullUrl; a
+  contained Patient: `<container id>.<id>`). Subjects stay `Patient/<id>` references (or a
+  logical identifier reference's value and system); `identity` resolves them through the
+  Patient's identifiers, which the reader lists in `ReaderResult.identifiers`, in any load order.
+- A version's time is `meta.lastUpdated`, else `issued`; a history Bundle's order (newest first)
+  or `meta.versionId` orders versions without one (contract 5).
 - Sex comes from the US Core `us-core-individual-sex` extension (SNOMED female/male) when present,
   else `us-core-birthsex`, else `gender`: the registry needs sex for clinical use (T-score
   reference populations), which is what these extensions carry; `gender` is administrative.
@@ -23,6 +28,7 @@ Choices (documented in the report and the contract's spirit):
 """
 from __future__ import annotations
 
+import csv
 import json
 import uuid
 from pathlib import Path
@@ -130,7 +136,7 @@ def _is_ndjson(path: Path) -> bool:
         second = handle.readline()
     try:
         json.loads(first)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return bool(second.strip())
 
@@ -151,8 +157,8 @@ def read(path: Path, conn) -> ReaderResult:
         result = ReaderResult(format="fhir_json")
         if not _json_source(path, conn, source, result):
             return result
-    _map_resources(conn, source, tag, result)
-    for leftover in (source, f"{source}_entries", f"src_fhir_base_{tag}", f"src_fhir_lines_{tag}"):
+    _map_resources(conn, _open_components(conn, source), tag, result)
+    for leftover in (f"{source}_parts", source, f"{source}_entries", f"src_fhir_base_{tag}", f"src_fhir_lines_{tag}"):
         kind = conn.execute("SELECT table_type FROM information_schema.tables WHERE table_catalog = 'temp' "
                             "AND table_name = ?", [leftover]).fetchall()
         if kind:
@@ -162,6 +168,38 @@ def read(path: Path, conn) -> ReaderResult:
 
 class _Malformed(ValueError):
     """A JSON document that is no FHIR resource or Bundle the reader can walk (one sentence)."""
+
+
+def _open_components(conn, source: str) -> str:
+    """An Observation with `component`s (a DXA panel carrying T-score, Z-score and BMD, a blood
+    pressure) stands for its components: each becomes an Observation of its own, with the
+    parent's subject, time and status, its code and value, and the id `<parent id>.<n>`.
+    Returns the source to map (the same one when no line has components)."""
+    if not conn.execute(f"SELECT count(*) FROM {source} WHERE contains(line, '\"component\"')").fetchone()[0]:
+        return source
+    parts = f"{source}_parts"
+    conn.execute(f"""
+        CREATE TEMP VIEW {parts} AS
+        WITH panels AS (
+            SELECT source_row, line, version_seq,
+                   TRY(json_extract(line, '$.component[*]')) AS components
+            FROM {source}
+            WHERE contains(line, '"component"') AND TRY(json_extract_string(line, '$.resourceType')) = 'Observation'
+        )
+        SELECT source_row, line, version_seq FROM {source}
+        WHERE NOT contains(line, '"component"') OR TRY(json_extract_string(line, '$.resourceType')) IS DISTINCT FROM 'Observation'
+        UNION ALL
+        SELECT source_row, line, version_seq FROM panels WHERE coalesce(len(components), 0) = 0
+        UNION ALL
+        SELECT source_row,
+               json_merge_patch(json_merge_patch(line::JSON, json_object(
+                   'component', NULL::JSON, 'valueQuantity', NULL::JSON, 'valueString', NULL::JSON,
+                   'id', coalesce(json_extract_string(line, '$.id'), 'component') || '.' || n)), component)::VARCHAR,
+               version_seq
+        FROM (SELECT source_row, line, version_seq, unnest(components) AS component,
+                     generate_subscripts(components, 1) AS n
+              FROM panels WHERE len(components) > 0)""").fetchall()
+    return parts
 
 
 def _ndjson_source(path: Path, conn, source: str, tag: str, result: ReaderResult) -> None:
@@ -465,7 +503,10 @@ def _map_resources(conn, source: str, tag: str, result: ReaderResult) -> None:
                 dxa_site AS site,
                 CASE WHEN dxa_measure = 't_score' THEN q_value END AS t_score,
                 dxa_side AS side,
-                CASE WHEN dxa_measure = 'bmd_g_cm2' THEN q_value END AS bmd_g_cm2,
+                -- BMD in mg/cm2 (some densitometers) is the same measure in thousandths
+                CASE WHEN dxa_measure = 'bmd_g_cm2' THEN
+                    CASE WHEN replace(coalesce(q_code, q_unit), '²', '2') = 'mg/cm2'
+                         THEN CAST(TRY_CAST(q_value AS DOUBLE) / 1000 AS VARCHAR) ELSE q_value END END AS bmd_g_cm2,
                 CASE WHEN dxa_measure = 'z_score' THEN q_value END AS z_score,
                 vitals.height_cm, vitals.weight_kg,
                 {_OBSERVATION_STATUS} AS status,

@@ -229,6 +229,9 @@ def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: lis
         if expr is not None:
             exprs[canonical] = expr
 
+    if profile is not None and profile.patient_id_namespace and "patient_id_namespace" not in exprs:
+        exprs["patient_id_namespace"] = _literal(profile.patient_id_namespace)   # contract section 2a
+
     if mapping.kind == "labs" and profile is not None and (profile.local_codes or profile.default_units):
         _profile_codes(profile, exprs)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from ..errors import InputError
 from .canonical import Batch, ReaderResult, Reject
 from .numbers import STRICT_NUMBERS
 
@@ -337,7 +338,10 @@ def _temp_table(conn, name: str, rows: list[tuple], names: list[str]) -> str:
 def read(path: Path, conn) -> ReaderResult:
     """All messages of one file, as temp tables `src_hl7_patients_<tag>` and `src_hl7_labs_<tag>`
     on `conn` (named `src_*` so the loader drops them after the file, whatever happens)."""
-    lines = _split_lines(Path(path).read_bytes())
+    try:
+        lines = _split_lines(Path(path).read_bytes())
+    except UnreadableFile as problem:
+        raise InputError(f"{path}: {problem}; send it as UTF-8, or UTF-16 with its byte-order mark.") from None
     result = ReaderResult(format=FORMAT)
     labs: list[tuple] = []
     patients: list[tuple] = []

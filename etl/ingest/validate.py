@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from . import seed_lookup as seed
 from .canonical import columns
-from .numbers import FLAT_NUMBERS, STRICT_NUMBERS, Numbers  # noqa: F401 (STRICT_NUMBERS re-exported)
+from .numbers import FLAT_NUMBERS, Numbers
 
 # An ISO 8601 offset at the end of a timestamp is kept as text and never applied: a result
 # written 2021-11-10T19:14:41-08:00 belongs to 2021-11-10 (registry contract section 2).
@@ -44,7 +44,8 @@ def offset(expr: str) -> str:
 def timestamp(expr: str, formats: list[str]) -> str:
     """ISO 8601 with any precision, with or without offset; then the profile's own formats."""
     local = f"left({expr}, length({expr}) - coalesce(length({offset(expr)}), 0))"
-    iso = f"TRY_CAST({local} AS TIMESTAMP)"
+    # Hour 24 is no time of day (ISO 8601-1:2019); DuckDB would read it as the next day's midnight.
+    iso = f"CASE WHEN substr({expr}, 12, 2) <> '24' OR length({expr}) < 13 THEN TRY_CAST({local} AS TIMESTAMP) END"
     extra = [f"TRY_STRPTIME({expr}, '{fmt.replace(chr(39), chr(39) * 2)}')" for fmt in formats]
     return f"coalesce({', '.join([iso] + extra)})" if extra else iso
 

@@ -228,3 +228,68 @@ def test_looks_like(tmp_path):
     assert fhir.looks_like(tmp_path / "Observation.ndjson", b'{"id": "x", "resourceType": "Observation"}\n')
     assert not fhir.looks_like(tmp_path / "a.csv", b"patient_id,sex\n")
     assert not fhir.looks_like(tmp_path / "a.txt", b'{"name": "not fhir"}')
+
+
+# Issue 19: every FHIR record loaded, quarantined with a reason, or counted -------------------
+
+def test_a_whole_bundle_on_one_ndjson_line_is_opened(tmp_path, conn, rows):
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:p", "resource": patient(None)},
+        {"resource": observation("o1", "urn:uuid:p")}, {"resource": observation("o2", "urn:uuid:p")}]}
+    result = fhir.read(ndjson(tmp_path, [observation("o0", "Patient/P0"), bundle]), conn)
+    assert [(r["source_row"], r["patient_id"], r["result_id"]) for r in rows(result, "labs")] == [
+        (1, "Patient/P0", "o0"), (2, "Patient/p", "o1"), (2, "Patient/p", "o2")]
+    assert [r["patient_id"] for r in rows(result, "patients")] == ["Patient/p"]
+    assert (result.rows_read, result.rows_skipped, result.rejects) == (4, 0, [])
+
+
+def test_a_bad_byte_or_a_broken_line_quarantines_that_line_only(tmp_path, conn, rows):
+    path = tmp_path / "Observation.ndjson"
+    good = [json.dumps(observation(f"o{i}", "Patient/P1")).encode() for i in range(3)]
+    path.write_bytes(good[0] + b"\n" + good[1].replace(b"P1", b"P\xff1") + b"\n{\"resourceType\": \"Obs\n" + good[2] + b"\n")
+    result = fhir.read(path, conn)
+    assert [r["result_id"] for r in rows(result, "labs")] == ["o0", "o2"]
+    assert [(r.source_row, r.reason) for r in sorted(result.rejects, key=lambda r: r.source_row)] == [
+        (2, "unparseable_message"), (3, "unparseable_message")]
+    assert "not UTF-8" in next(r for r in result.rejects if r.source_row == 2).payload["error"]
+    assert result.rows_read == 4
+
+
+@pytest.mark.parametrize(("document", "sentence"), [
+    ({"resourceType": "Bundle", "entry": {"resource": {}}}, "the Bundle's `entry` is not a list"),
+    ([1, 2], "not a FHIR resource"),
+    ("[" * 10_000 + "]" * 10_000, "nests too deeply"),
+])
+def test_malformed_json_shapes_end_in_one_sentence(tmp_path, conn, document, sentence):
+    path = tmp_path / "odd.json"
+    path.write_text(document if isinstance(document, str) else json.dumps(document))
+    result = fhir.read(path, conn)
+    assert result.batches == [] and result.rows_read == 1
+    [reject] = result.rejects
+    assert reject.reason == "unparseable_message" and sentence in reject.payload["error"]
+
+
+def test_a_string_identifier_and_an_uncoded_condition_are_counted(tmp_path, conn, rows):
+    lines = [patient("P1", identifier="not-a-list"),
+             {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/P1"},
+              "code": {"text": "hypertension"}}]
+    result = fhir.read(ndjson(tmp_path, lines, "mixed.ndjson"), conn)
+    assert [r["patient_id"] for r in rows(result, "patients")] == ["Patient/P1"]
+    assert (result.rows_read, result.rows_skipped, result.rejects) == (1, 1, [])   # the Condition: counted
+
+
+def test_a_dxa_panel_with_components_gives_each_measure(tmp_path, conn, rows):
+    panel = {"resourceType": "Observation", "id": "dxa1", "status": "final", "subject": {"reference": "Patient/P1"},
+             "code": {"coding": [{"system": "http://loinc.org", "code": "38269-7"}]},
+             "effectiveDateTime": "2024-03-10",
+             "component": [
+                 {"code": {"coding": [{"system": "http://loinc.org", "code": "38267-1"}]},
+                  "valueQuantity": {"value": -2.1, "unit": "{T-score}"}},
+                 {"code": {"coding": [{"system": "urn:oid:2.16.840.1.113883.6.1", "code": "24966-4"}]},
+                  "valueQuantity": {"value": 810, "unit": "mg/cm2"}},
+                 {"code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]}, "valueInteger": 61}]}
+    result = fhir.read(ndjson(tmp_path, [panel]), conn)
+    assert sorted((r["result_id"], r["site"], r["t_score"], r["bmd_g_cm2"]) for r in rows(result, "dxa")) == [
+        ("dxa1.1", "lumbar_spine_l1_l4", "-2.1", None), ("dxa1.2", "lumbar_spine_l1_l4", None, "0.81")]
+    assert [(r["result_id"], r["code"], r["value"]) for r in rows(result, "labs")] == [("dxa1.3", "29463-7", "61")]
+    assert result.rows_read == 3 and result.rejects == []

@@ -206,3 +206,35 @@ def test_the_synthetic_writer_round_trips_every_lab_row(tmp_path, conn, rows):
     assert {r[names.index("status")] for r in read} >= {"F", "C", "P", "D", "X"}
     values = [r[names.index("value")] for r in read]
     assert any(v[:1] in ("<", ">") for v in values) and not any(re.fullmatch(r"[<>]?\d+,\d+", v) for v in values)
+
+
+def _one(msg_id: str, unit: str, charset: str = "") -> str:
+    return (f"MSH|^~\\&|LAB|HOSP|REG|OST|20240305080000||ORU^R01|{msg_id}|P|2.5.1||||||{charset}\r"
+            "PID|1||1001^^^H^MR||DOE^J||19500101|F\rOBR|1||A1|14682-9^Crea^LN|||20240305080000\r"
+            f"OBX|1|NM|14682-9^Creatinine^LN||80|{unit}|||||F\r")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-8-sig"])
+def test_utf16_and_bom_files_load(tmp_path, conn, rows, encoding):
+    path = tmp_path / "feed.hl7"
+    text = _one("M1", "µmol/L")
+    path.write_bytes(text.encode("utf-16") if encoding == "utf-16-le" else
+                     b"\xfe\xff" + text.encode("utf-16-be") if encoding == "utf-16-be" else text.encode(encoding))
+    assert [r["unit"] for r in rows(hl7v2.read(path, conn), "labs")] == ["µmol/L"]
+
+
+def test_each_message_is_read_in_the_character_set_msh18_names(tmp_path, conn, rows):
+    path = tmp_path / "feed.hl7"
+    path.write_bytes(_one("M1", "µmol/L", "8859/1").encode("latin-1") + _one("M2", "µmol/L", "UNICODE UTF-8").encode())
+    assert [r["unit"] for r in rows(hl7v2.read(path, conn), "labs")] == ["µmol/L", "µmol/L"]
+
+
+def test_a_timed_series_keeps_every_point(tmp_path, conn, rows):
+    """Three glucose results of one order, told apart by OBX-4 and OBX-14 (a tolerance test)."""
+    path = tmp_path / "series.hl7"
+    obx = "OBX|{n}|NM|2345-7^Glucose^LN|{n}|{v}|mg/dL|||||F|||2024030508{m}00\r"
+    path.write_text(_one("M1", "x").split("OBX")[0] + "".join(obx.format(n=n, v=v, m=m) for n, v, m in
+                                                             ((1, 90, "00"), (2, 160, "30"), (3, 120, "59"))))
+    labs = rows(hl7v2.read(path, conn), "labs")
+    assert len({r["result_id"] for r in labs}) == 3
+    assert [r["collected_at"] for r in labs] == ["2024-03-05T08:00:00", "2024-03-05T08:30:00", "2024-03-05T08:59:00"]

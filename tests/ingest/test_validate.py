@@ -49,3 +49,18 @@ def test_number(text, numbers, expected, ambiguous):
         [text]).fetchone()
     assert value == (pytest.approx(expected) if expected is not None else None)
     assert is_ambiguous is ambiguous
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2024-03-05T24:00:00", None),           # hour 24 is no time of day, not the next midnight
+    ("2024-03-05T24:00:00+01:00", None),
+    ("2024-03-05T23:59:59", "2024-03-05 23:59:59"),
+    ("2024-03-05", "2024-03-05 00:00:00"),
+    ("2024-03-05T08:30:00-08:00", "2024-03-05 08:30:00"),   # the offset is kept apart, not applied
+])
+def test_timestamp(text, expected):
+    from etl.ingest.validate import timestamp
+
+    value = duckdb.connect().execute(f"SELECT CAST({timestamp('v', [])} AS VARCHAR) FROM (SELECT ?::VARCHAR AS v)",
+                                     [text]).fetchone()[0]
+    assert value == expected

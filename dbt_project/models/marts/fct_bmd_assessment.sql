@@ -24,9 +24,15 @@ with assessments as (
         scans.bmd_lumbar_spine,
         scans.bmd_femoral_neck,
         scans.bmd_total_hip,
-        scans.height_cm,
-        scans.weight_kg,
-        scans.bmi,
+        -- the DXA export's own height and weight win; else the nearest vital signs (contract 4)
+        coalesce(scans.height_cm, vitals.height_cm) as height_cm,
+        coalesce(scans.weight_kg, vitals.weight_kg) as weight_kg,
+        coalesce(
+            scans.bmi,
+            round(coalesce(scans.weight_kg, vitals.weight_kg)
+                / ((coalesce(scans.height_cm, vitals.height_cm) / 100.0) * (coalesce(scans.height_cm, vitals.height_cm) / 100.0)), 2),
+            vitals.bmi
+        ) as bmi,
         scans.has_implausible_value,
         coalesce(fractures.first_fragility_fracture_date <= scans.scan_date, false) as has_fragility_fracture
     from {{ ref('int_dxa_scans_pivoted') }} as scans
@@ -36,6 +42,16 @@ with assessments as (
         on fractures.patient_key = scans.patient_key
     left join {{ ref('int_dxa_scans_menopausal_status') }} as status_at_scan
         on status_at_scan.assessment_id = scans.assessment_id
+    left join (
+        select
+            assessment_id,
+            max(case when analyte = 'height_cm' then value_si end) as height_cm,
+            max(case when analyte = 'weight_kg' then value_si end) as weight_kg,
+            max(case when analyte = 'bmi' then value_si end) as bmi
+        from {{ ref('int_vital_signs_matched_to_scans') }}
+        group by assessment_id
+    ) as vitals
+        on vitals.assessment_id = scans.assessment_id
 ),
 
 categorised as (

@@ -9,6 +9,8 @@ so that rich never reads it as markup.
 """
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -208,70 +210,56 @@ _RENDER = {"ingest": _show_ingest, "build": _show_build, "check": _show_check, "
            "publish": _show_publish, "generate": _show_generate}
 
 
-def _display(console: Console, paths: list[Path] | None = None) -> Display:
-    root = paths[0].absolute() if paths and len(paths) == 1 and paths[0].is_dir() else None
-    return Display(console, root)
+@contextlib.contextmanager
+def _live(console: Console, paths: list[Path] | None = None, root: Path | None = None) -> Iterator[Hooks]:
+    """Hooks on a live display that is always closed, whether the steps end or raise."""
+    if root is None and paths and len(paths) == 1 and paths[0].is_dir():
+        root = paths[0].absolute()
+    display = Display(console, root)
+    try:
+        yield display.hooks()
+    finally:
+        display.close()
 
 
 # --- one function per command ---------------------------------------------------------------------
 
 def ingest(console: Console, warehouse_path: Path, paths: list[Path], profile: Path | None) -> IngestReport:
-    display = _display(console, paths)
-    try:
-        return pipeline.ingest(warehouse_path, paths, profile, display.hooks())
-    finally:
-        display.close()
+    with _live(console, paths) as hooks:
+        return pipeline.ingest(warehouse_path, paths, profile, hooks)
 
 
 def build(console: Console, warehouse_path: Path, vars: dict | None = None, select: str | None = None):
-    display = _display(console)
-    try:
-        return pipeline.build_and_publish(warehouse_path, vars, select, display.hooks())
-    finally:
-        display.close()
+    with _live(console) as hooks:
+        return pipeline.build_and_publish(warehouse_path, vars, select, hooks)
 
 
 def check(console: Console, warehouse_path: Path, suites: list[str] | None = None):
-    display = _display(console)
-    try:
-        return pipeline.check(warehouse_path, suites, display.hooks())
-    finally:
-        display.close()
+    with _live(console) as hooks:
+        return pipeline.check(warehouse_path, suites, hooks)
 
 
 def score(console: Console, warehouse_path: Path, refit: bool = False):
-    display = _display(console)
-    try:
-        return pipeline.score(warehouse_path, refit, display.hooks())
-    finally:
-        display.close()
+    with _live(console) as hooks:
+        return pipeline.score(warehouse_path, refit, hooks)
 
 
 def run(console: Console, warehouse_path: Path, paths: list[Path], profile: Path | None) -> RunReport:
-    display = _display(console, paths)
-    try:
-        return pipeline.run(warehouse_path, paths, profile, display.hooks())
-    finally:
-        display.close()
+    with _live(console, paths) as hooks:
+        return pipeline.run(warehouse_path, paths, profile, hooks)
 
 
 def report(console: Console, warehouse_path: Path, out_dir: Path):
-    display = _display(console)
-    try:
-        result = pipeline.report(warehouse_path, out_dir, display.hooks())
-    finally:
-        display.close()
+    with _live(console) as hooks:
+        result = pipeline.report(warehouse_path, out_dir, hooks)
     console.print(f"Report: {result.html}", highlight=False)
     console.print(result.headline.sentence(), highlight=False)
     return result
 
 
 def demo(console: Console, warehouse_path: Path, out_dir: Path, patients: int, seed: int) -> DemoReport:
-    display = Display(console, root=(out_dir / "input").absolute())
-    try:
-        done = pipeline.demo(warehouse_path, out_dir, patients, seed, display.hooks())
-    finally:
-        display.close()
+    with _live(console, root=(out_dir / "input").absolute()) as hooks:
+        done = pipeline.demo(warehouse_path, out_dir, patients, seed, hooks)
     # The recap: what the warehouse holds (a second demo finds its files loaded already), what it
     # shows, and where to look.
     console.rule("demo")

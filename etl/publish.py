@@ -26,6 +26,7 @@ import duckdb
 from . import __version__, warehouse
 from .docs import generate_data_dictionary
 from .errors import OsteoregError, WarehouseLockedError
+from .sqltext import identifier, literal, literal_list
 
 PUBLISHED_SCHEMAS = ("marts", "scoring", "audit")
 # Columns that stay in the warehouse: (schema, table, column).
@@ -46,10 +47,6 @@ def snapshot_path(warehouse_path: Path) -> Path:
     """`<warehouse dir>/<stem>.snapshot.duckdb`: beside the warehouse, so both move together."""
     warehouse_path = Path(warehouse_path)
     return warehouse_path.with_name(f"{warehouse_path.stem}.snapshot.duckdb")
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 # How source file paths appear in the snapshot ($OSTEOREG_PUBLISHED_PATHS): `name` (the default)
@@ -78,7 +75,7 @@ def _path_expression(column: str) -> str:
 def _published_column(schema: str, table: str, column: str) -> str:
     """A column as the snapshot shows it: ledger paths reduced (also inside the ledger's
     messages, which start with the path), everything else as it is."""
-    quoted = _quote(column)
+    quoted = identifier(column)
     if (schema, table) == ("audit", "loads") and column == "source_path":
         return f"{_path_expression(quoted)} AS {quoted}"
     if (schema, table) == ("audit", "loads") and column == "message" and published_paths() != "full":
@@ -88,10 +85,10 @@ def _published_column(schema: str, table: str, column: str) -> str:
 
 def _published_relations(conn) -> list[tuple[str, str, list[str]]]:
     """(schema, table, kept columns) of every table and view in the published schemas."""
-    schemas = ", ".join(f"'{schema}'" for schema in PUBLISHED_SCHEMAS)
+    schemas = literal_list(PUBLISHED_SCHEMAS)
     rows = conn.execute(
         f"SELECT table_schema, table_name, column_name FROM information_schema.columns "
-        f"WHERE table_catalog = '{_SOURCE}' AND table_schema IN ({schemas}) "
+        f"WHERE table_catalog = {literal(_SOURCE)} AND table_schema IN ({schemas}) "
         "ORDER BY table_schema, table_name, ordinal_position").fetchall()
     relations: dict[tuple[str, str], list[str]] = {}
     for schema, table, column in rows:
@@ -137,7 +134,7 @@ def _write_snapshot(warehouse_path: Path, partial: Path) -> tuple[list[str], int
     revision = warehouse.current_revision(warehouse_path)
     with warehouse.session(partial) as conn:
         try:
-            conn.execute(f"ATTACH {_literal(str(warehouse_path))} AS {_SOURCE} (READ_ONLY)").fetchall()
+            conn.execute(f"ATTACH {literal(warehouse_path)} AS {_SOURCE} (READ_ONLY)").fetchall()
         except duckdb.IOException as error:
             raise WarehouseLockedError(f"The warehouse {warehouse_path} is being written by another process, so "
                                        "the snapshot cannot be published now; publish after that process ends.") from error
@@ -151,9 +148,9 @@ def _write_snapshot(warehouse_path: Path, partial: Path) -> tuple[list[str], int
             conn.execute(f"CREATE SCHEMA {schema}").fetchall()
         for schema, table, columns in relations:
             select = ", ".join(_published_column(schema, table, column) for column in columns)
-            conn.execute(f"CREATE TABLE {schema}.{_quote(table)} AS SELECT {select} "
-                         f"FROM {_SOURCE}.{schema}.{_quote(table)}").fetchall()
-            rows += conn.execute(f"SELECT count(*) FROM {schema}.{_quote(table)}").fetchall()[0][0]
+            conn.execute(f"CREATE TABLE {schema}.{identifier(table)} AS SELECT {select} "
+                         f"FROM {_SOURCE}.{schema}.{identifier(table)}").fetchall()
+            rows += conn.execute(f"SELECT count(*) FROM {schema}.{identifier(table)}").fetchall()[0][0]
             names.append(f"{schema}.{table}")
         conn.execute(f"CREATE TABLE {SNAPSHOT_INFO} (published_at TIMESTAMPTZ, warehouse VARCHAR, "
                      "schema_revision VARCHAR, osteoreg_version VARCHAR, tables INTEGER, rows BIGINT)").fetchall()
@@ -164,11 +161,6 @@ def _write_snapshot(warehouse_path: Path, partial: Path) -> tuple[list[str], int
         conn.execute(f"DETACH {_SOURCE}").fetchall()
         conn.execute("CHECKPOINT").fetchall()  # everything in the file itself, no WAL beside it
     return names, rows
-
-
-def _literal(text: str) -> str:
-    """A SQL string literal (a warehouse under `St John's Hospital/` has a quote in its path)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _remove_stale_partials(target: Path) -> None:

@@ -157,3 +157,22 @@ def test_a_rule_the_build_did_not_record_is_one_sentence(built):
         rules = load_rules(conn)
     with pytest.raises(UsageError, match="no rule 'mg_deficiency_below_mmol_l'"):
         rules.value("mg_deficiency_below_mmol_l")
+
+
+def test_quality_checks_hold_the_flags_to_the_rules_the_build_used(built):
+    from etl.quality.runner import run_checks
+
+    raw, _ = built
+    run = run_checks(raw.path, ["marts_fct_deficiency_flags"])
+    assert run.passed and run.failed == 0
+    # the same marts judged by a different rule in effect: the four 0.72 mmol/L patients, not
+    # deficient under 0.70, would be under 0.75, so the check names exactly them
+    with duckdb.connect(str(raw.path)) as conn:
+        conn.execute("UPDATE marts.rules_in_effect SET value = '0.75' WHERE rule_name = 'mg_deficient_below_mmol_l'")
+    try:
+        run = run_checks(raw.path, ["marts_fct_deficiency_flags"])
+    finally:
+        with duckdb.connect(str(raw.path)) as conn:
+            conn.execute("UPDATE marts.rules_in_effect SET value = '0.7' WHERE rule_name = 'mg_deficient_below_mmol_l'")
+    failed = [(f.column, f.unexpected_count) for f in run.failures]
+    assert failed == [("mg_deficient", 4)]

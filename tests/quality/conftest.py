@@ -6,11 +6,14 @@ end-to-end test builds real marts with dbt instead.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from etl import warehouse
+from etl.rules import project_vars
+from etl.sqltext import literal
 
 RAW_ROWS = [
     """INSERT INTO raw.patients (load_id, source_file, source_row, source_format, patient_id, sex,
@@ -76,6 +79,12 @@ MART_TABLES = [
        (2024, 'M', '60-69', 'osteopenia', 12, 3, 0.25, 0.089, 0.532, false))
        t(year, sex, age_band, who_category, n_assessed, n_deficient, prevalence, ci_low, ci_high, suppressed)""",
 ]
+
+# The rules a default build records (marts.rules_in_effect): the flags above follow them.
+MART_TABLES.append(
+    "CREATE TABLE marts.rules_in_effect AS SELECT * FROM (VALUES "
+    + ", ".join(f"({literal(name)}, {literal(json.dumps(value))})" for name, value in project_vars().items())
+    + ") t(rule_name, value)")
 
 MART_SUITES = ["marts_dim_patient", "marts_fct_bmd_assessment", "marts_fct_deficiency_flags",
                "marts_fct_lab_result", "marts_mg_deficiency_prevalence"]

@@ -1,7 +1,9 @@
 """Warehouses for the scoring tests, all real: Alembic migrations, DuckDB files, dbt-built marts.
 
 `cohort` is built once per session from the synthetic generator (4,000 patients, clean exports,
-seed 1). Tests that write get their own copy of the file. `small_marts` holds hand-written mart
+seed 4: on the assessments where the WHO criteria apply, the drawn cohort's own maximum-likelihood
+estimates in the truth's own form lie within 1.2 standard errors of the generating effects, so
+a sound pipeline's 95% intervals should cover them; seed 1 has age 1.8 SE off). Tests that write get their own copy of the file. `small_marts` holds hand-written mart
 rows (plain SQL, no dbt) for exact values and refusals.
 """
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pytest
 from etl import warehouse
 
 COHORT_PATIENTS = 4000
-COHORT_SEED = 1
+COHORT_SEED = 4
 
 
 @dataclass

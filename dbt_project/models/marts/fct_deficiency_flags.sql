@@ -1,16 +1,6 @@
 -- One row per assessment (contract 6): the matched lab values in SI, days from the scan, and
 -- the deficiency flags. A flag is empty, not false, when no plausible result matched.
-{%- set matched = [
-    ('magnesium', 'mg_mmol_l', 'mg'),
-    ('vitamin_d_25oh', 'vitd_nmol_l', 'vitd'),
-    ('calcium', 'calcium_mmol_l', 'calcium'),
-    ('albumin', 'albumin_g_l', 'albumin'),
-    ('phosphate', 'phosphate_mmol_l', 'phosphate'),
-    ('pth', 'pth_ng_l', 'pth'),
-    ('crp', 'crp_mg_l', 'crp'),
-    ('beta_ctx', 'beta_ctx_ng_ml', 'beta_ctx'),
-    ('p1np', 'p1np_ng_ml', 'p1np'),
-] %}
+{%- set matched = lab_analyte_columns() %}
 with matched as (
     select
         assessment_id,

@@ -14,7 +14,7 @@ from ..publish import open_snapshot
 from ..rules import dbt_var
 from ..scoring.settings import DEFAULT as SCORING
 from . import charts, dataset, statistics
-from .dictionary import dictionary_path
+from ..docs import dictionary_path
 from .disclosure import count_text, shown_count, small_cell_limit
 from .render import render
 

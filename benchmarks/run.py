@@ -28,7 +28,7 @@ def main() -> None:
     step("ingest", [str(HERE / "bench_ingest.py"), "--patients", n])
     step("build", [str(HERE / "bench_build.py"), "--patients", n, "--workdir", str(BUILD_WORKDIR), "--keep"])
     step("check", [str(HERE / "bench_check.py"), str(BUILD_WORKDIR / "osteoreg.duckdb")])
-    step("score", [str(HERE / "bench_score.py"), "--assessments", n])
+    step("score", [str(HERE / "bench_score.py"), "--patients", str(int(args.patients * 1.5))])
     step("formats", [str(HERE / "bench_formats.py"), "--results", n])
 
 

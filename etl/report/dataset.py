@@ -183,13 +183,23 @@ def current_models(conn) -> list[dict]:
             for name, version, origin, created, card, metrics in rows]
 
 
-def calibration_frame(conn, outcome_categories: tuple[str, ...]) -> pd.DataFrame:
-    """Each current model's predicted probability beside the observed outcome of its assessment."""
+def calibration_frame(conn) -> pd.DataFrame:
+    """Each current model's estimated probability beside the mart's outcome of its assessment,
+    where the WHO criteria apply (the models' outcome, fct_bmd_assessment)."""
     if not _exists(conn, "scoring", "current_risk_scores"):
         return pd.DataFrame(columns=["model_name", "risk_probability", "outcome"])
-    categories = ", ".join(f"'{category}'" for category in outcome_categories)
-    return conn.sql(f"""
-        SELECT s.model_name, s.risk_probability, a.who_category IN ({categories}) AS outcome
+    return conn.sql("""
+        SELECT s.model_name, s.risk_probability, a.is_densitometric_osteoporosis AS outcome
         FROM scoring.current_risk_scores AS s
         JOIN marts.fct_bmd_assessment AS a ON a.assessment_id = s.assessment_id
-        WHERE s.risk_probability IS NOT NULL AND a.who_category IS NOT NULL""").df()
+        WHERE s.risk_probability IS NOT NULL AND a.who_criteria_apply
+          AND a.is_densitometric_osteoporosis IS NOT NULL""").df()
+
+
+def triage_size(conn) -> dict | None:
+    """How many DXA referral candidates the triage table holds, and by which model (the table
+    itself is restricted: patient-level)."""
+    if not _exists(conn, "scoring", "dxa_referral_candidates"):
+        return None
+    n, model = conn.execute("SELECT count(*), any_value(model_name) FROM scoring.dxa_referral_candidates").fetchall()[0]
+    return {"n": int(n), "model": model}

@@ -170,16 +170,28 @@ magnesium means higher risk. Shi et al. (Front Med 2026) reported an AUC of {{ p
 (fewer than {{ limit }}) for a ROC analysis.</p>{% endif %}
 
 <h2 id="models">Risk models</h2>
+<p class="note">Each model gives an estimated probability (or, for OST, an index) of densitometric osteoporosis at
+the assessment, from predictors measured before the scan; the outcome counts only where the WHO criteria apply
+(age 50 or over, or postmenopausal).</p>
 {% if not models %}<p class="note">No risk model has been scored in this warehouse yet (<code>osteoreg score</code>).</p>{% endif %}
 {% for model in models %}
 <div class="model" id="model-{{ model.name }}">
 <h3>{{ model.title }} <span class="meta">({{ model.name }} {{ model.version }}, {{ model.origin }})</span></h3>
+{% if model.what_it_is %}<p class="what-it-is"><strong>{{ model.what_it_is }}</strong></p>{% endif %}
 <p class="note">{{ model.source }}</p>
+{% if model.population %}<p class="note">Population: {{ model.population }}</p>{% endif %}
+{% if model.cutoff %}<p class="note">{{ model.cutoff }}</p>{% endif %}
+{% if model.predictor_timing %}<p class="note">Predictors: {{ model.predictor_timing }}</p>{% endif %}
 {% if model.formula %}<p class="note">Formula: <code>{{ model.formula }}</code></p>{% endif %}
 {% if model.odds_ratios %}<table class="odds-ratios">
-<thead><tr><th>term</th><th>odds ratio</th><th>95% CI</th></tr></thead>
+<thead><tr><th>term</th><th>{{ model.odds_ratio_heading }}</th><th>95% CI</th></tr></thead>
 <tbody>{% for term, ratio, low, high in model.odds_ratios %}
-<tr data-term="{{ term }}"><td>{{ term }}</td><td>{{ "%.3f" | format(ratio) }}</td><td>{% if low is not none %}{{ "%.3f" | format(low) }}–{{ "%.3f" | format(high) }}{% else %}as published{% endif %}</td></tr>{% endfor %}</tbody>
+<tr data-term="{{ term }}"><td>{{ term }}</td><td>{{ "%.3f" | format(ratio) }}</td><td>{% if low is not none %}{{ "%.3f" | format(low) }}–{{ "%.3f" | format(high) }}{% endif %}</td></tr>{% endfor %}</tbody>
+</table>{% endif %}
+{% if model.days_before_scan %}<table class="days-before-scan">
+<thead><tr><th>analyte</th><th>days before the scan: median (quartiles)</th><th>range</th></tr></thead>
+<tbody>{% for analyte, days in model.days_before_scan %}
+<tr data-analyte="{{ analyte }}"><td>{{ analyte }}</td><td>{{ "%.0f" | format(days.median) }} ({{ "%.0f" | format(days.q1) }}–{{ "%.0f" | format(days.q3) }})</td><td>{{ "%.0f" | format(days.min) }}–{{ "%.0f" | format(days.max) }}</td></tr>{% endfor %}</tbody>
 </table>{% endif %}
 <table class="model-metrics">
 <thead><tr><th>assessments</th><th>with osteoporosis</th><th>AUROC (out of sample)</th><th>95% CI</th><th>Brier</th><th>calibration intercept</th><th>calibration slope</th></tr></thead>
@@ -187,16 +199,23 @@ magnesium means higher risk. Shi et al. (Front Med 2026) reported an AUC of {{ p
 <td>{{ number(model.metrics.auroc) }}</td><td>{% if model.metrics.ci_low is not none %}{{ number(model.metrics.ci_low) }}–{{ number(model.metrics.ci_high) }}{% endif %}</td>
 <td>{{ number(model.metrics.brier) }}</td><td>{{ number(model.metrics.calibration_intercept) }}</td><td>{{ number(model.metrics.calibration_slope) }}</td></tr></tbody>
 </table>
-<p class="note">{{ model.evaluation }}{% if model.limitations %} Limitations: {{ model.limitations }}{% endif %}</p>
+<p class="note">{{ model.evaluation }}{% if model.interval_method %} AUROC interval: {{ model.interval_method }}.{% endif %}{% if model.limitations %} Limitations: {{ model.limitations }}{% endif %}</p>
+{% for warning in model.warnings %}<p class="note warning">{{ warning }}</p>{% endfor %}
+{% if model.metrics_note %}<p class="note">{{ model.metrics_note }}</p>{% endif %}
 {% if charts.get("chart-calibration-" + model.name) %}{{ charts["chart-calibration-" + model.name] }}
 <p class="note">Apparent calibration of the stored scores by decile of predicted risk (deciles of fewer than {{ limit }}
 assessments are not drawn); the intercept and slope above are out of sample.</p>{% endif %}
 </div>
 {% endfor %}
+{% if triage is not none %}<h3 id="triage">Pre-DXA triage</h3>
+<p class="note" data-triage="{{ count(triage.n) }}">DXA referral candidates (patients with laboratory results and no
+DXA scan in the registry's lookback, scored at their latest lab panel{% if triage.model %} by {{ triage.model }}{% endif %}):
+{{ count(triage.n) }}. The ranked list is restricted (patient level, <code>scoring.dxa_referral_candidates</code>)
+and is not part of this report.</p>{% endif %}
 
 <h2 id="sources">Sources</h2>
-<p class="note">Shi et al. 2026, Frontiers in Medicine: serum magnesium and osteoporosis (cut-off 0.845 mmol/L,
-multivariable model). Koh LK et al., Osteoporos Int 2001;12:699-705 (OST). WHO 1994 (Kanis, Osteoporos Int
+<p class="note">Shi et al. 2026, Frontiers in Medicine: serum magnesium and osteoporosis in postmenopausal women
+(retrospective cohort; cut-off 0.845 mmol/L; adjusted odds ratios in the abstract). Koh LK et al., Osteoporos Int 2001;12:699-705 (OST). WHO 1994 (Kanis, Osteoporos Int
 1994;4:368) for the categories; Wilson 1927 (JASA 22:209) for the intervals; DeLong et al. 1988 (Biometrics) for
 AUC intervals. Every rule and threshold is a dbt var or seed of the registry, listed in the data dictionary.</p>
 <script>

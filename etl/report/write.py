@@ -92,21 +92,37 @@ def _headline(overview: dataset.Overview, by_year) -> Headline:
 
 
 def _model_view(model: dict) -> dict:
+    """A model card for the page: what the model is, its population and predictor timing, its odds
+    ratios (the published ones with the paper's intervals, or the refit's), and its out-of-sample
+    metrics with their interval method; counts pass the small-cell rule."""
     card, metrics = model["card"], model["metrics"]
     sample = metrics.get("out_of_sample") or {}
+    published = card.get("published_odds_ratios")
     ratios = []
-    for term, value in sorted((card.get("odds_ratios") or {}).items()):
+    for term, value in sorted((published or card.get("odds_ratios") or {}).items()):
         if isinstance(value, dict):
             ratios.append((term, value["odds_ratio"], value.get("ci_low"), value.get("ci_high")))
         elif value is not None:
             ratios.append((term, float(value), None, None))
     limit = small_cell_limit()
+    days = [(analyte, values) for analyte, values in sorted((card.get("days_before_scan") or {}).items())
+            if values.get("n", 0) >= limit]
+    method = {"patient_cluster_bootstrap": "patient-cluster bootstrap (patients have several scans)",
+              "delong": "DeLong"}.get(sample.get("method"), "")
     return {
         "name": model["model_name"], "version": model["model_version"], "origin": model["origin"] or "",
         "title": card.get("title", model["model_name"]), "source": card.get("source", ""),
+        "what_it_is": card.get("what_it_is"), "population": _sentence(card.get("population") or "") or None,
+        "predictor_timing": _sentence(card.get("predictor_timing") or "") or None,
+        "cutoff": _sentence(card.get("cutoff") or "") or None,
         "formula": card.get("formula"), "odds_ratios": ratios,
+        "odds_ratio_heading": "published odds ratio (95% CI of the paper)" if published else "odds ratio (95% CI)",
+        "days_before_scan": days,
+        "warnings": [_sentence(text) for text in card.get("warnings") or []],
         "evaluation": _sentence(card.get("validation") or card.get("evaluation") or ""),
         "limitations": _sentence(card.get("limitations") or "") or None,
+        "metrics_note": card.get("metrics_note"),
+        "interval_method": method,
         "metrics": {key: sample.get(key) for key in ("auroc", "ci_low", "ci_high", "brier", "calibration_intercept",
                                                     "calibration_slope")}
         | {"n_assessments": shown_count(sample.get("n_assessments"), limit),
@@ -158,7 +174,8 @@ def write_report(warehouse_path: Path, out_dir: Path) -> ReportResult:
         by_year = dataset.prevalence_by_year(conn)
         cell_counts = dataset.prevalence_by_category_and_age(conn)
         models = dataset.current_models(conn)
-        calibration_scores = dataset.calibration_frame(conn, outcome_categories)
+        calibration_scores = dataset.calibration_frame(conn)
+        triage = dataset.triage_size(conn)
         csvs = _export_marts(conn, out_dir / MARTS_FOLDER)
         age_bands = dataset.age_band_labels(conn)
 
@@ -202,7 +219,7 @@ def write_report(warehouse_path: Path, out_dir: Path) -> ReportResult:
                          f"{scatter_rows:,} are drawn." if scatter_rows > charts.SCATTER_POINTS
                          else "One point per patient (latest assessment)."),
         "roc": roc, "outcome_categories": [c.replace("_", " ") for c in outcome_categories],
-        "published_auc": SCORING.shi_mg_alone_auc, "models": model_views,
+        "published_auc": SCORING.shi_mg_alone_auc, "models": model_views, "triage": triage,
     } | _dictionary_context(warehouse_path, out_dir))
     target = out_dir / REPORT_FILE
     partial = target.with_name(f"{target.name}.partial-{os.getpid()}")

@@ -62,10 +62,21 @@ def auroc_cluster_bootstrap(scores: np.ndarray, outcome: np.ndarray, patient_key
     patients, patient_index = np.unique(np.asarray(patient_key).astype(str), return_inverse=True)
     area = _weighted_auroc(score_index, len(unique_scores), outcome, np.ones(len(outcome)))
     rng = np.random.default_rng(seed)
-    draws = np.empty(replicates)
-    for b in range(replicates):          # one replicate per pass; each pass is whole-array numpy
-        times_drawn = np.bincount(rng.integers(0, len(patients), len(patients)), minlength=len(patients))
-        draws[b] = _weighted_auroc(score_index, len(unique_scores), outcome, times_drawn[patient_index].astype(float))
+    # All replicates at once: how often each patient is drawn (replicates x patients), as row
+    # weights, summed per distinct score and replicate with one bincount per class.
+    times_drawn = rng.multinomial(len(patients), np.full(len(patients), 1.0 / len(patients)), size=replicates)
+    n_scores = len(unique_scores)
+    offsets = (np.arange(replicates) * n_scores)[:, None]
+
+    def per_score(rows: np.ndarray) -> np.ndarray:
+        weights = times_drawn[:, patient_index[rows]].astype(np.float64)
+        cells = (offsets + score_index[rows][None, :]).ravel()
+        return np.bincount(cells, weights=weights.ravel(), minlength=replicates * n_scores).reshape(replicates, n_scores)
+
+    positive, negative = per_score(outcome), per_score(~outcome)
+    below = np.cumsum(negative, axis=1) - negative
+    with np.errstate(invalid="ignore", divide="ignore"):
+        draws = np.sum(positive * (below + 0.5 * negative), axis=1) / (positive.sum(axis=1) * negative.sum(axis=1))
     draws = draws[~np.isnan(draws)]
     return {"auroc": area, "ci_low": float(np.percentile(draws, 2.5)), "ci_high": float(np.percentile(draws, 97.5)),
             "method": "patient_cluster_bootstrap", "replicates": int(len(draws)),

@@ -76,8 +76,8 @@ class ScoringSettings:
     # Registry choice: k-fold cross-validation (grouped by patient) for out-of-sample metrics
     cv_folds: int = 5
     # Registry choice: inner folds and grid size for choosing the lasso penalty
-    lasso_inner_folds: int = 5
-    lasso_n_penalties: int = 12
+    lasso_inner_folds: int = 3
+    lasso_n_penalties: int = 10
     # Registry choice: fitting uses a sample of at most this many assessments, stratified by the
     # outcome (applying the model always covers every assessment)
     max_fit_rows: int = 10_000

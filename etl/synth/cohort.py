@@ -149,7 +149,17 @@ def draw_block(seed: int, index: int, start: int, n: int, messy: bool) -> Cohort
         values[matched[rows]] = results["si"][rows]
         return values
 
+    # First scans draw from their own collection's untreated values; a diagnosis there treats
+    # every later result, so a second scan reads its collection as then measured (treated or not).
+    draw = rng.random(n_a)
     mg, bctx, phosphate, p1np = at_scan("magnesium"), at_scan("beta_ctx"), at_scan("phosphate"), at_scan("p1np")
+    first = ~scans["second"]
+    first_outcome = first & (draw < MODEL.probability(mg, text.whole_years(people["birth"][scans["patient"]],
+                                                                             scans["day"]), phosphate, p1np, bctx))
+    _treat_after_diagnosis(people, scans, colls, results, first_outcome)
+    second = scans["second"]
+    for values, analyte in ((bctx, "beta_ctx"), (p1np, "p1np")):
+        values[second] = at_scan(analyte)[second]
     mg_rows = (results["analyte"] == A["magnesium"]) & (matched >= 0)
     mg_days = np.zeros(n_a, dtype=np.int64)
     mg_days[matched[mg_rows]] = colls["day"][results["coll"][mg_rows]] - scans["day"][matched[mg_rows]]
@@ -157,8 +167,12 @@ def draw_block(seed: int, index: int, start: int, n: int, messy: bool) -> Cohort
     height_cm = scans["height_k"] / 10.0
     bmi = (scans["weight_k"] / 10.0) / ((height_cm / 100.0) * (height_cm / 100.0))
     p_true = MODEL.probability(mg, age, phosphate, p1np, bctx)
-    outcome = rng.random(n_a) < p_true
-    treated_after_scan = _treat_after_diagnosis(people, scans, colls, results, outcome)
+    outcome = draw < p_true
+    diagnosed_first = np.zeros(people["n"], dtype=bool)
+    diagnosed_first[scans["patient"][first_outcome]] = True
+    _treat_after_diagnosis(people, scans, colls, results, outcome & second & ~diagnosed_first[scans["patient"]])
+    reported = at_scan("beta_ctx")
+    treated_after_scan = ~np.isclose(reported, bctx, rtol=0, atol=1e-12, equal_nan=True)
 
     dxa_rows, t_min, z_min, t_site = _draw_dxa(rng, people, scans, age, outcome)
     fractures, fragility_before = _draw_fractures(rng, people, scans, outcome)
@@ -245,7 +259,10 @@ def _draw_scans(rng, people: dict) -> dict:
 
 def _draw_collections(rng, people: dict, scans: dict) -> dict:
     n, n_a = people["n"], len(scans["day"])
-    matched_day = scans["day"] + np.clip(np.rint(rng.normal(0, 25, n_a)), -MATCH_DAYS, MATCH_DAYS).astype(np.int64)
+    # A scan's own collection: mostly in the weeks before it (the pre-scan work-up), a fifth after
+    # it (labs ordered on the scan's results), so pre-scan and two-sided matching differ.
+    offset = np.abs(rng.normal(0, 25, n_a)) * np.where(rng.random(n_a) < 0.8, -1, 1)
+    matched_day = scans["day"] + np.clip(np.rint(offset), -MATCH_DAYS, MATCH_DAYS).astype(np.int64)
     extra = rng.choice(3, n, p=[0.30, 0.45, 0.25])
     coin = rng.random(n) < 0.5
     before = (extra == 2) | ((extra == 1) & coin)
@@ -319,12 +336,12 @@ def _draw_results(rng, conv, people: dict, colls: dict, messy: bool) -> dict:
             "k": k, "comparator": comparator, "si": k / scale * factor}
 
 
-def _treat_after_diagnosis(people: dict, scans: dict, colls: dict, results: dict, outcome: np.ndarray) -> np.ndarray:
-    """Treatment from the first osteoporotic scan on: every later beta-CTx and P1NP of the patient
-    is suppressed, every later vitamin D raised (TrueModel's factors), as reported with the
-    hospital's digits. Returns, per assessment, whether its own collection was treated."""
+def _treat_after_diagnosis(people: dict, scans: dict, colls: dict, results: dict, diagnosing: np.ndarray) -> None:
+    """Treatment from a diagnosing scan on: every later beta-CTx and P1NP of the patient is
+    suppressed, every later vitamin D raised (TrueModel's factors), as reported with the
+    hospital's digits."""
     diagnosed_on = np.full(people["n"], np.iinfo(np.int64).max)
-    np.minimum.at(diagnosed_on, scans["patient"][outcome], scans["day"][outcome])
+    np.minimum.at(diagnosed_on, scans["patient"][diagnosing], scans["day"][diagnosing])
     collected = colls["day"][results["coll"]]
     after = collected > diagnosed_on[colls["patient"][results["coll"]]]
     after &= results["comparator"] == 0
@@ -340,10 +357,6 @@ def _treat_after_diagnosis(people: dict, scans: dict, colls: dict, results: dict
     k[changed] = np.maximum(np.rint(si[changed] / results["factor"][changed] * scale[changed]).astype(np.int64), 1)
     results["k"] = k
     results["si"] = k / scale * results["factor"]
-    treated = np.zeros(len(outcome), dtype=bool)
-    own = colls["assessment"][results["coll"]]
-    treated[own[changed & (own >= 0)]] = True
-    return treated
 
 
 def _draw_dxa(rng, people: dict, scans: dict, age: np.ndarray, outcome: np.ndarray):

@@ -12,8 +12,9 @@ metrics are a recovery check, not a model validated against itself:
   later results: antiresorptives lower beta-CTx and P1NP, supplements raise 25-OH vitamin D. So a
   model fed post-scan labs would learn a consequence of the outcome; the registry's pre-scan
   marts must not see it.
-The outcome is drawn from the *untreated* values of the assessment's own collection (as the
-files report them before treatment). `TRUE_EFFECTS` are the log-odds per unit the pipeline's
+The outcome of a scan is drawn from its own collection's values as measured up to that scan:
+untreated for a first scan (even when the collection came after it, where the files then show
+the treated value), and as treated by an earlier diagnosis for a second scan. `TRUE_EFFECTS` are the log-odds per unit the pipeline's
 local model should recover (tests/scoring; H16's analyses use them too).
 
 The thresholds here are how the generator *makes* its data (which T-score it draws for which

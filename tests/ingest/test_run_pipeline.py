@@ -30,7 +30,7 @@ def test_run_scores_and_publishes_then_a_critical_failure_stops_before_scoring(t
         assessments = conn.execute("SELECT count(*) FROM marts.fct_bmd_assessment").fetchall()[0][0]
         scored = conn.execute("SELECT model_name, count(*) FROM scoring.risk_scores GROUP BY ALL ORDER BY 1").fetchall()
     assert assessments > 0
-    assert [name for name, _ in scored] == ["local_lasso", "ost", "shi2026_published"]
+    assert [name for name, _ in scored] == ["local_lasso", "ost", "shi2026_abstract_ors"]
     assert dict(scored)["local_lasso"] == assessments
     snapshot = warehouse.with_name("osteoreg.snapshot.duckdb")
     with duckdb.connect(str(snapshot), read_only=True) as conn:

@@ -78,7 +78,7 @@ def _loads(demo, columns, result):
 
 
 def _performance(demo, columns, result):
-    assert set(columns["model_name"]) == {"ost", "shi2026_published", "local_lasso"}
+    assert set(columns["model_name"]) == {"ost", "shi2026_abstract_ors", "local_lasso"}
     assert all(low < auc < high for auc, low, high in zip(columns["auroc"], columns["auroc_ci_low"],
                                                            columns["auroc_ci_high"]))
 

@@ -200,22 +200,25 @@ def test_model_cards_show_the_stored_metrics(demo, page):
         assert shown[2][1] == f"{metrics['out_of_sample']['auroc']:.3f}"
         assert number(shown[0][1]) == metrics["out_of_sample"]["n_assessments"]
         ratios = {attrs["data-term"]: cells[1][1] for attrs, cells in page.tables.get(f"odds-ratios@{name}", [])[1:]}
-        for term, value in (card.get("odds_ratios") or {}).items():
+        for term, value in (card.get("published_odds_ratios") or card.get("odds_ratios") or {}).items():
             expected = value["odds_ratio"] if isinstance(value, dict) else value
             assert ratios[term] == f"{expected:.3f}"
-    published = {attrs["data-term"]: cells[1][1] for attrs, cells in page.tables["odds-ratios@shi2026_published"][1:]}
-    assert published == {term: f"{ratio:.3f}" for term, ratio in SCORING.shi_odds_ratios.items()}
+    published = {attrs["data-term"]: (cells[1][1], cells[2][1])
+                 for attrs, cells in page.tables["odds-ratios@shi2026_abstract_ors"][1:]}
+    assert published == {term: (f"{ratio:.3f}", f"{low:.3f}–{high:.3f}")
+                         for term, (ratio, low, high) in SCORING.shi_odds_ratios.items()}
 
 
 def test_calibration_bins_are_the_scored_assessments(demo, demo_report):
-    bins = demo_report.tables["calibration"]["shi2026_published"]
-    (n, observed), = rows(demo.path, f"""SELECT count(*), avg((a.who_category IN {tuple(SCORING.outcome_categories)})::INT)
+    bins = demo_report.tables["calibration"]["shi2026_abstract_ors"]
+    (n, observed), = rows(demo.path, """SELECT count(*), avg(a.is_densitometric_osteoporosis::INT)
         FROM scoring.current_risk_scores s JOIN marts.fct_bmd_assessment a USING (assessment_id)
-        WHERE s.model_name = 'shi2026_published' AND s.risk_probability IS NOT NULL AND a.who_category IS NOT NULL""")
+        WHERE s.model_name = 'shi2026_abstract_ors' AND s.risk_probability IS NOT NULL AND a.who_criteria_apply
+          AND a.is_densitometric_osteoporosis IS NOT NULL""")
     assert bins["n"].sum() == n and len(bins) == 10
     assert (bins["n"] * bins["observed_rate"]).sum() / n == pytest.approx(observed)
     assert bins["mean_predicted"].is_monotonic_increasing
-    assert "chart-calibration-shi2026_published" in demo_report.charts
+    assert "chart-calibration-shi2026_abstract_ors" in demo_report.charts
 
 
 def test_each_mart_is_written_as_csv(demo, demo_report):
@@ -280,7 +283,7 @@ def test_a_tiny_registry_shows_no_small_count(tiny, tmp_path):
     if "magnesium-roc" in page.tables:
         shown_counts += [number(text) for _, text in page.body_rows("magnesium-roc")[0][1][:2]]
     assert len(shown_counts) >= 10
-    assert all(n >= limit for n in shown_counts), shown_counts
+    assert all(n == 0 or n >= limit for n in shown_counts), shown_counts   # contract 6: 1 to limit - 1 never shown
     assert "No risk model has been scored" in result.html.read_text(encoding="utf-8")
     assert page.figures["quality_status"] == "not run"
     assert result.dictionary is None

@@ -168,3 +168,19 @@ def test_changing_a_band_setting_makes_a_new_ost_version_and_keeps_the_old(make_
 def test_scoring_without_marts_says_so(tmp_path):
     with pytest.raises(OsteoregError, match=r"^The marts are not built yet; run `osteoreg build` before scoring\.$"):
         score(tmp_path / "empty.duckdb")
+
+
+def test_a_model_that_cannot_be_fitted_is_refused_and_the_others_go_on(make_small_marts):
+    """osteoreg issue 19: CRP separates the outcome perfectly here, so the lasso's refit cannot be
+    computed; it is refused in one sentence, and OST and the published score are still applied."""
+    assessments, labs = _published_cohort()
+    labs = [(a, mg, p, ca, d, pth, 10.0 if assessment[-1] == "osteoporosis" else 1.0, ctx, p1np)
+            for (a, mg, p, ca, d, pth, crp, ctx, p1np), assessment in zip(labs, assessments)]
+    path = make_small_marts(assessments, labs)
+    run = score(path)
+    lasso = run.model("local_lasso")
+    assert lasso.status == "refused" and lasso.model_version is None
+    assert lasso.message.startswith("The local_lasso ") and lasso.message.count(".") >= 1 and "\n" not in lasso.message
+    assert "separate" in lasso.message
+    assert [(m.model_name, m.status) for m in run.models] == [
+        ("ost", "scored"), ("shi2026_abstract_ors", "scored"), ("local_lasso", "refused")]

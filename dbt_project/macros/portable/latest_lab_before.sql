@@ -5,8 +5,8 @@
     matched, so a model's predictors cannot be consequences of its outcome. Returns
     `anchor_key, analyte, value_si, days_before` (integer >= 0).
 
-    Whole-blood results (seed analyte_codes: specimen names blood, not serum or plasma) never
-    match: the thresholds and models are serum/plasma ones (contract 5). -#}
+    Whole-blood results (`specimen` whole_blood, from seed analyte_codes) never match: the
+    thresholds and models are serum/plasma ones (contract 5), the same rule as `nearest_lab`. -#}
 {% macro latest_lab_before(anchors, anchor_key, anchor_date, labs, window_days) -%}
 with candidates as (
     select
@@ -39,19 +39,17 @@ from ranked
 where match_rank = 1
 {%- endmacro %}
 
-{#- The results a model may read: plausible, serum/plasma, of the analytes of model_lab_columns. -#}
+{#- The results a model may read: plausible, serum/plasma, of the analytes of lab_analyte_columns. -#}
 {% macro model_lab_results(labs) -%}
 select labs.*
 from {{ labs }} as labs
-inner join {{ ref('analyte_codes') }} as codes
-    on codes.loinc_code = labs.loinc_code
 where labs.is_plausible
-  and codes.specimen not like '%blood%'
-  and labs.analyte in ({% for analyte, value_column, prefix in model_lab_columns() %}'{{ analyte }}'{{ ', ' if not loop.last }}{% endfor %})
+  and (labs.specimen is null or labs.specimen <> 'whole_blood')
+  and labs.analyte in ({% for analyte, value_column, prefix in lab_analyte_columns() %}'{{ analyte }}'{{ ', ' if not loop.last }}{% endfor %})
 {%- endmacro %}
 
-{#- The analytes the risk models read, as (analyte, value column, prefix) like fct_deficiency_flags. -#}
-{% macro model_lab_columns() -%}
+{#- The analytes matched to scans, as (analyte, value column, prefix): fct_deficiency_flags, fct_prescan_labs and fct_latest_lab_panel. -#}
+{% macro lab_analyte_columns() -%}
 {{ return([
     ('magnesium', 'mg_mmol_l', 'mg'),
     ('vitamin_d_25oh', 'vitd_nmol_l', 'vitd'),
@@ -69,7 +67,7 @@ where labs.is_plausible
 {% macro pivot_latest_labs(matches) -%}
 select
     anchor_key,
-    {%- for analyte, value_column, prefix in model_lab_columns() %}
+    {%- for analyte, value_column, prefix in lab_analyte_columns() %}
     max(case when analyte = '{{ analyte }}' then value_si end) as {{ value_column }},
     max(case when analyte = '{{ analyte }}' then days_before end) as {{ prefix }}_days_before{{ ',' if not loop.last }}
     {%- endfor %}

@@ -1,18 +1,8 @@
 -- One row per assessment (contract 6): the matched lab values in SI, days from the scan, and
 -- the deficiency flags. A flag is empty, not false, when no plausible result matched.
--- Hypocalcemia reads the calcium named in `calcium_basis` (macro calcium_basis).
-{%- set matched = [
-    ('magnesium', 'mg_mmol_l', 'mg'),
-    ('vitamin_d_25oh', 'vitd_nmol_l', 'vitd'),
-    ('calcium', 'calcium_mmol_l', 'calcium'),
-    ('calcium_corrected', 'calcium_lab_corrected_mmol_l', 'calcium_lab_corrected'),
-    ('albumin', 'albumin_g_l', 'albumin'),
-    ('phosphate', 'phosphate_mmol_l', 'phosphate'),
-    ('pth', 'pth_ng_l', 'pth'),
-    ('crp', 'crp_mg_l', 'crp'),
-    ('beta_ctx', 'beta_ctx_ng_ml', 'beta_ctx'),
-    ('p1np', 'p1np_ng_ml', 'p1np'),
-] %}
+-- Hypocalcemia reads the calcium named in `calcium_basis` (macro calcium_basis). The analytes are
+-- the models' (macro lab_analyte_columns) plus the calcium the laboratory corrected for albumin.
+{%- set matched = lab_analyte_columns() + [('calcium_corrected', 'calcium_lab_corrected_mmol_l', 'calcium_lab_corrected')] %}
 with matched as (
     select
         assessment_id,

@@ -39,7 +39,7 @@ select
     patients.menopausal_status,
     scans.last_scan_on_or_before_index,
     not coalesce(scans.has_dxa_within_years, false) as is_dxa_referral_candidate,
-    {%- for analyte, value_column, prefix in model_lab_columns() %}
+    {%- for analyte, value_column, prefix in lab_analyte_columns() %}
     pivoted.{{ value_column }},
     pivoted.{{ prefix }}_days_before as {{ prefix }}_days_before_index,
     {%- endfor %}

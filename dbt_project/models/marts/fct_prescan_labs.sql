@@ -15,7 +15,7 @@ select
     scans.assessment_id,
     scans.patient_key,
     scans.scan_date,
-    {%- for analyte, value_column, prefix in model_lab_columns() %}
+    {%- for analyte, value_column, prefix in lab_analyte_columns() %}
     pivoted.{{ value_column }},
     pivoted.{{ prefix }}_days_before as {{ prefix }}_days_before_scan,
     {%- endfor %}

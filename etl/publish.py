@@ -11,7 +11,9 @@ What is published: every table and view of `marts`, `scoring` and `audit`, as ta
 snapshot has nothing to recompute), except `audit.quarantine.payload` (the rejected rows as
 sent, which may hold identifiers). `raw`, `identity`, `staging`, `intermediate` never leave the
 warehouse. The data dictionary (dbt docs, `etl.report.dictionary`) is published beside it.
-`main.snapshot_info` says when and from which schema revision it was published.
+`main.snapshot_info` says when and from which schema revision it was published. The prevalence
+marts get their secondary suppression here (`etl.disclosure`), as it needs all of them at once;
+the row-level marts are copied as they are, as the snapshot is restricted.
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from pathlib import Path
 import duckdb
 
 from . import __version__, warehouse
+from .disclosure import load_policy
+from .disclosure.prevalence import protect_published_prevalence
 from .errors import OsteoregError, WarehouseLockedError
 
 PUBLISHED_SCHEMAS = ("marts", "scoring", "audit")
@@ -121,6 +125,7 @@ def _write_snapshot(warehouse_path: Path, partial: Path) -> tuple[list[str], int
                          f"FROM {_SOURCE}.{schema}.{_quote(table)}").fetchall()
             rows += conn.execute(f"SELECT count(*) FROM {schema}.{_quote(table)}").fetchall()[0][0]
             names.append(f"{schema}.{table}")
+        protect_published_prevalence(conn, load_policy(conn))  # secondary suppression (contract 6)
         conn.execute(f"CREATE TABLE {SNAPSHOT_INFO} (published_at TIMESTAMPTZ, warehouse VARCHAR, "
                      "schema_revision VARCHAR, osteoreg_version VARCHAR, tables INTEGER, rows BIGINT)").fetchall()
         conn.execute(f"INSERT INTO {SNAPSHOT_INFO} VALUES (?, ?, ?, ?, ?, ?)",

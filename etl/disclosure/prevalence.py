@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .linked import Audit, Release, primary, protect
+from .linked import Audit, Release, audit, primary, protect
 from .policy import AGGREGATE_MARTS, SECONDARY, Policy
 
 DETAIL, BY_YEAR, GRID = AGGREGATE_MARTS
@@ -51,11 +51,11 @@ def prevalence_release(detail: list[dict], by_year: list[dict], grid: list[dict]
     """The release as the marts publish it (rows as dicts with the marts' columns)."""
     release = Release(systems=SYSTEMS, derived={"patients": SYSTEMS})
     for row in detail:
-        release.add((DETAIL,) + tuple(row[k] for k in DETAIL_KEYS), _counts(row))
+        release.add((DETAIL,) + tuple(row[k] for k in DETAIL_KEYS), _counts(row), nonempty=True)
     for row in by_year:
-        release.add((BY_YEAR, row["year"]), _counts(row))
+        release.add((BY_YEAR, row["year"]), _counts(row), nonempty=True)
     for row in grid:
-        release.add((GRID, row["who_category"], row["age_band"]), _counts(row))
+        release.add((GRID, row["who_category"], row["age_band"]), _counts(row), nonempty=True)
     years: dict = {}
     cells: dict = {}
     for row in detail:
@@ -78,11 +78,15 @@ def prevalence_release(detail: list[dict], by_year: list[dict], grid: list[dict]
     return release
 
 
-def protect_prevalence(release: Release, policy: Policy) -> Protection:
-    """Primary suppression of anything the marts left small, then secondary over the release."""
+def protect_prevalence(release: Release, policy: Policy, secondary: bool = True) -> Protection:
+    """Primary suppression of anything the marts left small, then secondary over the release.
+
+    `secondary=False` publishes the primary suppressions alone: only for the attacker's own
+    test (it must recover cells from such a release); no command offers it.
+    """
     primary(release, policy)
-    result = protect(release, policy)
-    if not result.passed:
+    result = protect(release, policy) if secondary else audit(release, policy)
+    if secondary and not result.passed:
         raise RuntimeError("disclosure control found no suppression pattern that protects every hidden "
                            "prevalence cell")   # protect hides cells until it passes; this is a bug guard
     tally = {name: {table: 0 for table in AGGREGATE_MARTS} for name in ("primary", SECONDARY)}
@@ -97,7 +101,7 @@ def _rows(conn, table: str) -> list[dict]:
     return [dict(zip(names, values)) for values in cursor.fetchall()]
 
 
-def protect_published_prevalence(conn, policy: Policy) -> Protection | None:
+def protect_published_prevalence(conn, policy: Policy, secondary: bool = True) -> Protection | None:
     """Apply secondary suppression to the prevalence marts of an open snapshot, in place.
 
     Returns None when the snapshot holds no prevalence marts (a warehouse built before them).
@@ -107,7 +111,7 @@ def protect_published_prevalence(conn, policy: Policy) -> Protection | None:
     if not set(AGGREGATE_MARTS) <= present:
         return None
     release = prevalence_release(_rows(conn, DETAIL), _rows(conn, BY_YEAR), _rows(conn, GRID))
-    outcome = protect_prevalence(release, policy)
+    outcome = protect_prevalence(release, policy, secondary)
     hidden = release.suppressed(SECONDARY)
     nulls = "n_assessed = NULL, n_deficient = NULL, prevalence = NULL, ci_low = NULL, ci_high = NULL, " \
             "suppressed = true, suppression = 'secondary'"

@@ -52,7 +52,8 @@ class Suppressions:
     hidden: frozenset = frozenset()    # the release's keys that are hidden (printable or not)
 
 
-def protect_table1(table, outcome_groups: tuple[str, ...] = (), outcome_counts: dict | None = None) -> Suppressions:
+def protect_table1(table, outcome_groups: tuple[str, ...] = (), outcome_counts: dict | None = None,
+                   secondary: bool = True) -> Suppressions:
     """Hide Table 1's small cells and every cell that would give one away, in place.
 
     Cells: each group's patients, each continuous variable's patients with a value, each shown
@@ -81,7 +82,7 @@ def protect_table1(table, outcome_groups: tuple[str, ...] = (), outcome_counts: 
         parts = [("mg_mmol_l", "present", g) for g in outcome_groups if g in groups]
         extra = ((("roc", "outcomes"), int(outcome_counts["outcomes"]), parts),)
     release = grouped_release(groups, "all", patients, variables, extra)
-    protect_release(release, policy())
+    protect_release(release, policy(), secondary)
     tally = {"primary": 0, "secondary": 0}
     for key in release.suppressed():
         tally[release.reason[release.index(key)]] += 1
@@ -102,10 +103,10 @@ def protect_table1(table, outcome_groups: tuple[str, ...] = (), outcome_counts: 
                         frozenset(k for k, h in zip(release.keys, release.hidden) if h))
 
 
-def protect_bins(bins: dict[tuple, int], total: int) -> tuple[set[tuple], Suppressions]:
+def protect_bins(bins: dict[tuple, int], total: int, secondary: bool = True) -> tuple[set[tuple], Suppressions]:
     """The bins of a picture to leave blank so no bin of 1..limit-1 can be told from the total."""
     release = binned_release(bins, total)
-    protect_release(release, policy())
+    protect_release(release, policy(), secondary)
     hidden = {key[1:] for key in release.suppressed() if key[0] == "bin"}
     reasons = [release.reason[release.index(key)] for key in release.suppressed()]
     return hidden, Suppressions(reasons.count("primary"), reasons.count("secondary"))

@@ -158,9 +158,11 @@ def _tally(conn) -> dict[str, int]:
     return tally
 
 
-def write_report(warehouse_path: Path, out_dir: Path) -> ReportResult:
+def write_report(warehouse_path: Path, out_dir: Path, secondary: bool = True) -> ReportResult:
     """Write `osteoreg-report.html`, `marts/*.csv` (aggregates only), the analysis tables and the
-    data dictionary; every figure passes disclosure control (`etl.report.disclosure`)."""
+    data dictionary; every figure passes disclosure control (`etl.report.disclosure`).
+    `secondary=False` leaves out Table 1's and the heat map's secondary suppression: only for
+    the disclosure attacker's own test; no command offers it."""
     started = time.perf_counter()
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -182,12 +184,12 @@ def write_report(warehouse_path: Path, out_dir: Path) -> ReportResult:
     table1 = statistics.table1(frame)
     with_mg = frame[frame["mg_mmol_l"].notna()]
     positives = int(with_mg["who_category"].isin(outcome_categories).sum())
-    table1_tally = protect_table1(table1, outcome_categories, {"outcomes": positives})
+    table1_tally = protect_table1(table1, outcome_categories, {"outcomes": positives}, secondary)
     mg_all_hidden = ("mg_mmol_l", "present", "all") in table1_tally.hidden
     bins = magnesium_tscore_bins(frame)
     bins_hidden, bins_tally = protect_bins(
         {(r.mg_from_mmol_l, r.t_score_from): int(r.patients) for r in bins.itertuples(index=False)},
-        int(bins["patients"].sum())) if len(bins) and not mg_all_hidden else (set(), None)
+        int(bins["patients"].sum()), secondary) if len(bins) and not mg_all_hidden else (set(), None)
     if len(bins):
         bins["patients"] = [None if (r.mg_from_mmol_l, r.t_score_from) in bins_hidden else int(r.patients)
                             for r in bins.itertuples(index=False)]

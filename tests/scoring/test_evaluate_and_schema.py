@@ -67,10 +67,10 @@ def test_version_depends_on_parameters_only_and_imputation_applies():
 
 def test_migration_0003_upgrades_and_downgrades(tmp_path):
     path = tmp_path / "osteoreg.duckdb"
-    assert warehouse.upgrade(path) == "0003_scoring_models"
+    assert warehouse.upgrade(path, "0003_scoring_models") == "0003_scoring_models"
     columns = "SELECT column_name FROM information_schema.columns WHERE table_schema = 'scoring' AND table_name = 'models'"
     assert {"is_current", "origin", "training_fingerprint", "model_card"} <= {r[0] for r in rows(path, columns)}
     assert warehouse.downgrade(path, "0002_quality_results") == "0002_quality_results"
     assert {r[0] for r in rows(path, columns)} == {"model_name", "model_version", "created_at", "parameters", "metrics"}
     assert rows(path, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'current_risk_scores'") == [(0,)]
-    assert warehouse.upgrade(path) == "0003_scoring_models"
+    assert warehouse.upgrade(path, "0003_scoring_models") == "0003_scoring_models"

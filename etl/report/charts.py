@@ -107,9 +107,9 @@ def magnesium_roc(roc: MagnesiumRoc) -> go.Figure:
         go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "#999"}, name="chance",
                    hoverinfo="skip"),
         go.Scatter(x=curve["fpr"], y=curve["tpr"], mode="lines", line={"color": COLORS["all"]},
-                   name=f"magnesium, AUC {roc.auroc:.3f}", customdata=curve[["mg_at_or_below"]],
-                   hovertemplate="Mg ≤ %{customdata[0]:.3f}: sensitivity %{y:.2f}, 1-specificity %{x:.2f}"
-                                 "<extra></extra>"),
+                   name=f"magnesium, AUC {roc.auroc:.3f}",
+                   # no thresholds on the curve: each would be one patient's magnesium value
+                   hovertemplate="sensitivity %{y:.2f}, 1-specificity %{x:.2f}<extra></extra>"),
         go.Scatter(x=[1 - roc.youden_specificity], y=[roc.youden_sensitivity], mode="markers",
                    marker={"size": 11, "color": COLORS["osteoporosis"]}, name=f"Youden cut-off {roc.youden_cutoff:.3f}"),
         go.Scatter(x=[1 - roc.published_specificity], y=[roc.published_sensitivity], mode="markers",

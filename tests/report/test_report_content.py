@@ -141,7 +141,7 @@ def test_prevalence_by_category_and_age_band_counts_as_the_marts_do(demo, page):
             assert not 0 < k < limit and not 0 < n - k < limit
             assert percent == round(100 * group["mg_deficient"].mean(), 1)
             checked += 1
-    assert checked >= 15
+    assert checked >= 8
     assert suppressed >= 1, "the demo cohort has a small cell (severe osteoporosis under 50)"
     # all years pooled, the population is the by-year mart's
     total = page.body_rows("prevalence-by-category-age")[-1][1][-1][1]
@@ -286,7 +286,7 @@ def test_a_tiny_registry_shows_no_small_count(tiny, tmp_path):
     shown_counts += [number(cells[1][1]) for _, cells in page.body_rows("spearman") if cells[1][1] != "suppressed"]
     shown_counts += [number(text) for _, text in page.body_rows("loads")[0][1][:4] if text != "0"]
     if "magnesium-roc" in page.tables:
-        shown_counts += [number(text) for _, text in page.body_rows("magnesium-roc")[0][1][:2]]
+        shown_counts += [number(text) for _, text in page.body_rows("magnesium-roc")[0][1][:2] if text != "suppressed"]
     assert len(shown_counts) >= 10
     assert all(n >= limit for n in shown_counts), shown_counts
     assert "No risk model has been scored" in result.html.read_text(encoding="utf-8")

@@ -105,6 +105,7 @@ class CellAudit:
     intervals: dict[str, Interval]           # count name -> feasible interval
     protected: bool
     pinned_by: tuple[Hashable, ...] = ()     # shown cells whose values pin a failing bound
+    wide: bool = False                       # protected by width alone (stays so as more is hidden)
 
 
 @dataclass
@@ -239,15 +240,25 @@ def _components(release: Release) -> list[tuple[list[int], list[int]]]:
     return groups
 
 
-def audit(release: Release, policy: Policy) -> Audit:
-    """Every hidden cell's feasible interval per count, and whether the policy holds for it."""
+def audit(release: Release, policy: Policy, proven: dict | None = None, stop_after: int | None = None) -> Audit:
+    """Every hidden cell's feasible interval per count, and whether the policy holds for it.
+
+    `proven` (key -> CellAudit) holds cells an earlier audit of the same release proved wide:
+    hiding more cells only widens intervals, so a width that protected a cell still does, and
+    they are not solved again. `stop_after` ends the audit once that many cells fail (the
+    secondary suppression fixes a few at a time; its final audit is always complete).
+    """
+    proven = proven or {}
+    failing = 0
     results: dict[Hashable, CellAudit] = {}
     solves = 0
     names = release.systems
     for cells, rows in _components(release):
+        if stop_after is not None and failing >= stop_after:
+            break
         if not rows:   # hidden cells in no relation with a shown cell: anything from 0 up
             for cell in cells:
-                results[release.keys[cell]] = CellAudit(
+                results[release.keys[cell]] = audited = CellAudit(
                     release.keys[cell], {name: Interval(0.0, math.inf) for name in release.count_names()}, True)
             continue
         systems = [_System(release, s, cells, rows) for s in range(len(names))]
@@ -265,6 +276,11 @@ def audit(release: Release, policy: Policy) -> Audit:
             return Interval(exact[(s, j, False)][0], exact[(s, j, True)][0])
 
         for j, cell in enumerate(cells):
+            if stop_after is not None and failing >= stop_after:
+                break
+            if release.keys[cell] in proven:
+                results[release.keys[cell]] = proven[release.keys[cell]]
+                continue
             def counts(need_exact: set[int]) -> dict[str, Interval]:
                 got = {name: interval(s, j, s in need_exact) for s, name in enumerate(names)}
                 for name, summed in release.derived.items():
@@ -283,6 +299,7 @@ def audit(release: Release, policy: Policy) -> Audit:
 
             found = counts(set())
             protected = ok(found, False)
+            wide = protected
             if not protected:   # the points seen so far do not prove it: solve its bounds exactly
                 found = counts(set(range(len(names))))
                 protected = ok(found, True)
@@ -291,11 +308,14 @@ def audit(release: Release, policy: Policy) -> Audit:
                 for s in range(len(names)):
                     for upper in (True, False):
                         pinned.update(exact.get((s, j, upper), (0, ()))[1])
-            results[release.keys[cell]] = CellAudit(
+            results[release.keys[cell]] = audited = CellAudit(
                 release.keys[cell],
                 {name: Interval(math.ceil(i.low - _EPS), math.floor(i.high + _EPS) if math.isfinite(i.high)
                                 else math.inf) for name, i in found.items()},
                 protected, tuple(release.keys[c] for c in sorted(pinned)))
+            if wide:
+                audited.wide = True
+            failing += not protected
         solves += sum(system.solves for system in systems)
     return Audit(results, solves)
 
@@ -321,8 +341,10 @@ def protect(release: Release, policy: Policy, max_rounds: int = 200) -> Audit:
     protection width in every system, then the smallest. A cell whose pinning cells are all
     hidden already takes the smallest shown cell of a relation it is in.
     """
+    proven: dict = {}
     for _ in range(max_rounds):
-        result = audit(release, policy)
+        result = audit(release, policy, proven, stop_after=16)
+        proven = {key: cell for key, cell in result.cells.items() if cell.wide}
         if result.passed:
             return result
         touched: set[int] = set()

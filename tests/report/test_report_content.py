@@ -141,7 +141,7 @@ def test_prevalence_by_category_and_age_band_counts_as_the_marts_do(demo, page):
             assert not 0 < k < limit and not 0 < n - k < limit
             assert percent == round(100 * group["mg_deficient"].mean(), 1)
             checked += 1
-    assert checked >= 8
+    assert checked >= 5   # the rest are suppressed: primary (small numerators) or secondary
     assert suppressed >= 1, "the demo cohort has a small cell (severe osteoporosis under 50)"
     # all years pooled, the population is the by-year mart's
     total = page.body_rows("prevalence-by-category-age")[-1][1][-1][1]

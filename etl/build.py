@@ -16,11 +16,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import __version__
 from .errors import BlockingProblem
 from .paths import DBT_PROJECT_DIR
+from .rules import refuse_unknown_vars
 from .warehouse import ensure_current, session
 
 WAREHOUSE_ENV = "OSTEOREG_WAREHOUSE_PATH"
+# marts.rules_in_effect records the osteoreg version that ran the build from here.
+VERSION_ENV = "OSTEOREG_VERSION"
 
 # dbt's resource types as a user reads them in a sentence.
 _KIND = {"model": "model", "seed": "seed", "test": "test", "unit_test": "unit test",
@@ -81,8 +85,11 @@ def build(warehouse_path: Path, vars: dict | None = None, select: str | None = N
     """Run `dbt build` (seeds, models, unit and data tests) on the warehouse.
 
     Raises BlockingProblem naming the first failing node when any model, seed or test fails, so
-    the pipeline stops before quality checks and scoring read half-built marts.
+    the pipeline stops before quality checks and scoring read half-built marts. Raises
+    UsageError, before anything runs, when `vars` names a var the project does not define.
     """
+    if vars:
+        refuse_unknown_vars(vars)
     warehouse_path = Path(warehouse_path).absolute()
     ensure_current(warehouse_path)
     with session(warehouse_path):
@@ -123,7 +130,8 @@ def build(warehouse_path: Path, vars: dict | None = None, select: str | None = N
 
     started = time.perf_counter()
     try:
-        with dbt_environment({WAREHOUSE_ENV: str(warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
+        with dbt_environment({WAREHOUSE_ENV: str(warehouse_path), VERSION_ENV: __version__,
+                              "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
             outcome = dbtRunner(callbacks=[on_event]).invoke(args)
     finally:
         release_warehouse()

@@ -1,6 +1,6 @@
-"""The `osteoreg` command line: parses arguments, calls one function per command, prints results.
+"""The `osteoreg` command line: parses arguments and calls one function per command.
 
-Nothing below this module prints or exits. Errors the user can act on arrive as
+Rendering is etl/console.py's; nothing below the CLI and the console prints or exits. Errors the user can act on arrive as
 `OsteoregError` and are printed as one sentence (exit 1, or 2 for bad usage or input);
 `--debug` shows the traceback instead.
 """
@@ -14,7 +14,6 @@ from typing import Optional
 import duckdb
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from . import __version__
 from .errors import OsteoregError, UsageError
@@ -80,10 +79,10 @@ def ingest(
     warehouse: Optional[Path] = WarehouseOption,
 ) -> None:
     """Load CSV/TSV/Parquet exports (and HL7 v2 / FHIR files): each file whole or not at all."""
-    from .pipeline import ingest as run_ingest
+    from . import console as show
 
     path = _warehouse(ctx, warehouse)
-    report = run_ingest(path, paths, profile, console)
+    report = show.ingest(console, path, paths, profile)
     if report.failed:
         raise typer.Exit(2)
 
@@ -98,24 +97,21 @@ def _parse_vars(text: Optional[str]) -> Optional[dict]:
     except yaml.YAMLError:
         value = None
     if not isinstance(value, dict):
-        raise UsageError(f"--vars must be a YAML or JSON mapping such as '{{mg_deficiency_below_mmol_l: 0.70}}', not {text!r}.")
+        raise UsageError(f"--vars must be a YAML or JSON mapping such as '{{mg_deficient_below_mmol_l: 0.70}}', not {text!r}.")
     return value
 
 
 @app.command()
 def build(
     ctx: typer.Context,
-    vars: Optional[str] = typer.Option(None, "--vars", help="dbt vars as YAML/JSON, e.g. '{small_cell_limit: 5}'."),
+    vars: Optional[str] = typer.Option(None, "--vars", help="Rules (dbt vars) as YAML/JSON, e.g. '{mg_deficient_below_mmol_l: 0.70}'."),
     select: Optional[str] = typer.Option(None, "--select", "-s", help="dbt node selection (default: everything)."),
     warehouse: Optional[Path] = WarehouseOption,
 ) -> None:
     """Run the dbt project (seeds, models, unit and data tests), then publish the analyst snapshot."""
-    from .pipeline import build as run_build
-    from .pipeline import publish
+    from . import console as show
 
-    path = _warehouse(ctx, warehouse)
-    run_build(path, console, _parse_vars(vars), select)
-    publish(path, console)
+    show.build(console, _warehouse(ctx, warehouse), _parse_vars(vars), select)
 
 
 @app.command()
@@ -125,9 +121,9 @@ def check(
     warehouse: Optional[Path] = WarehouseOption,
 ) -> None:
     """Run the Great Expectations suites inside DuckDB; exit 1 if a critical check fails."""
-    from .pipeline import check as run_check
+    from . import console as show
 
-    run_check(_warehouse(ctx, warehouse), console, suite or None)
+    show.check(console, _warehouse(ctx, warehouse), suite or None)
 
 
 @app.command()
@@ -156,9 +152,9 @@ def score(
         console.print(f"Model {imported.model_name} version {imported.model_version} {state} and is current.",
                       highlight=False)
         return
-    from .pipeline import score as run_score
+    from . import console as show
 
-    run_score(path, console, refit)
+    show.score(console, path, refit)
 
 
 @app.command()
@@ -169,9 +165,9 @@ def run(
     warehouse: Optional[Path] = WarehouseOption,
 ) -> None:
     """ingest, build, check and score, in that order; stops at the first blocking failure."""
-    from .pipeline import run as run_pipeline
+    from . import console as show
 
-    run_pipeline(_warehouse(ctx, warehouse), paths, profile, console)
+    show.run(console, _warehouse(ctx, warehouse), paths, profile)
 
 
 @app.command()
@@ -202,9 +198,9 @@ def report(
     warehouse: Optional[Path] = WarehouseOption,
 ) -> None:
     """Write a self-contained HTML report (with plots) and CSV tables of the marts."""
-    from .pipeline import report as write
+    from . import console as show
 
-    write(_warehouse(ctx, warehouse), out.absolute(), console)
+    show.report(console, _warehouse(ctx, warehouse), out.absolute())
 
 
 @app.command()
@@ -237,20 +233,11 @@ def demo(
     warehouse: Optional[Path] = WarehouseOption,
 ) -> None:
     """Generate a synthetic cohort and run the pipeline on it into a demo warehouse."""
-    from .pipeline import demo as run_demo
+    from . import console as show
 
     chosen = warehouse or (ctx.obj or {}).get("warehouse")
     target = resolve_warehouse(chosen) if chosen else (out / "osteoreg.duckdb").absolute()
-    run_demo(target, out.absolute(), patients, seed, console)
-
-
-def print_table(title: str, headers: list[str], rows: list[list]) -> None:
-    table = Table(title=title, show_lines=False)
-    for h in headers:
-        table.add_column(h, overflow="fold")
-    for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
-    console.print(table)
+    show.demo(console, target, out.absolute(), patients, seed)
 
 
 def main() -> None:

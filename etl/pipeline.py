@@ -1,199 +1,187 @@
-"""The steps strung together for `ingest`, `run` and `demo`, with progress shown on a console.
+"""The steps strung together: ingest -> build -> check -> score -> publish (`run`), and `demo`.
 
-This is the presentation side of the commands: it calls the working modules (which never
-print) and renders their results as rich progress bars and tables that fit the terminal.
+Nothing here prints. Each step returns its result object; `run` and `demo` return one report
+holding them all. A caller that wants to show progress passes `Hooks` (etl/console.py does), so
+it sees each step start, its progress lines, each file's outcome, and each step's result the
+moment the step ends, before a blocking failure of the next step is raised.
+
+Quality checks, scoring and the report are imported when first used: Great Expectations (~5 s)
+and the scientific stack would otherwise slow every command.
 """
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
+from .build import BuildResult
+from .build import build as dbt_build
 from .errors import UsageError
+from .ingest.loader import FileOutcome, IngestReport, expand, ingest_paths
+from .publish import PublishResult, publish_snapshot
 from .warehouse import session
 
-from .ingest.loader import FileOutcome, IngestReport, expand, ingest_paths
+if TYPE_CHECKING:  # result types only; their modules load when a step runs
+    from .quality.results import CheckRun
+    from .report.write import ReportResult
+    from .scoring.runner import ScoreRun
 
 
-def _file_line(outcome: FileOutcome, root: Path | None) -> str:
-    name = str(outcome.path.relative_to(root)) if root and outcome.path.is_relative_to(root) else str(outcome.path)
-    if outcome.status == "skipped":
-        return f"[dim]skipped[/dim]  {name}: {outcome.message}"
-    if outcome.status == "failed":
-        return f"[red]failed[/red]   {outcome.message}"
-    parts = [f"read {outcome.rows_read:,}", f"loaded {outcome.rows_loaded:,}",
-             f"quarantined {outcome.rows_quarantined:,}", f"duplicate {outcome.rows_duplicate:,}"]
-    if outcome.rows_untracked:
-        parts.append(f"untracked {outcome.rows_untracked:,}")
-    if outcome.rows_skipped:
-        parts.append(f"skipped resources {outcome.rows_skipped:,}")
-    kind = f"{outcome.kind} ({outcome.format}{', ' + outcome.profile if outcome.profile else ''})"
-    return f"[green]loaded[/green]   {name} {kind}: {', '.join(parts)} [dim]{outcome.seconds:.1f} s[/dim]"
+def _ignore(*_: Any) -> None:
+    return None
 
 
-def ingest(warehouse_path: Path, paths: list[Path], profile: Path | None, console: Console) -> IngestReport:
-    error_console = Console(stderr=True)
-    files = expand(paths)
-    root = paths[0].absolute() if len(paths) == 1 and paths[0].is_dir() else None
-    with Progress(TextColumn("[bold]ingest[/bold]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("files", total=len(files))
+@dataclass
+class Hooks:
+    """What a caller sees while the steps run; every hook is optional."""
 
-        def advance(outcome: FileOutcome) -> None:
-            target = error_console if outcome.status == "failed" else progress.console
-            target.print(_file_line(outcome, root), highlight=False, soft_wrap=True)
-            progress.advance(task)
+    started: Callable[[str, int | None], None] = _ignore       # step, number of items (files) or None
+    progress: Callable[[str, str], None] = _ignore             # step, a line on what it does now
+    file_done: Callable[[FileOutcome], None] = _ignore         # ingest: one file's outcome
+    finished: Callable[[str, Any], None] = _ignore             # step, its result object
 
-        report = ingest_paths(warehouse_path, paths, profile, progress=advance)
-    print_ingest_summary(report, console)
+
+@dataclass(frozen=True)
+class Ledger:
+    """The load ledger's totals over the loaded files: read = loaded + quarantined + duplicate."""
+
+    files: int
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    rows_duplicate: int
+
+
+@dataclass
+class RunReport:
+    """What `run` did, step by step (a step that did not run stays None)."""
+
+    warehouse: Path
+    ingest: IngestReport
+    build: BuildResult | None = None
+    checks: CheckRun | None = None
+    scoring: ScoreRun | None = None
+    publish: PublishResult | None = None
+
+
+@dataclass
+class DemoReport:
+    inputs: Path
+    patients: int
+    run: RunReport
+    report: ReportResult
+    ledger: Ledger
+    warehouse: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.warehouse = self.run.warehouse
+
+
+def ingest(warehouse_path: Path, paths: list[Path], profile: Path | None, hooks: Hooks | None = None) -> IngestReport:
+    hooks = hooks or Hooks()
+    hooks.started("ingest", len(expand(paths)))
+    report = ingest_paths(warehouse_path, paths, profile, progress=hooks.file_done)
+    hooks.finished("ingest", report)
     return report
 
 
-def print_ingest_summary(report: IngestReport, console: Console) -> None:
-    """One line with the accounting identity: read = loaded + quarantined + duplicate."""
-    statuses = {s: sum(f.status == s for f in report.files) for s in ("loaded", "skipped", "failed")}
-    console.print(
-        f"[bold]{len(report.files)} file(s)[/bold]: {statuses['loaded']} loaded, {statuses['skipped']} skipped "
-        f"(already loaded), {statuses['failed']} failed. Rows read {report.total('rows_read'):,} = loaded "
-        f"{report.total('rows_loaded'):,} + quarantined {report.total('rows_quarantined'):,} + duplicate "
-        f"{report.total('rows_duplicate'):,}.", highlight=False, soft_wrap=False)
-
-
-def print_ledger(warehouse_path: Path, console: Console) -> None:
-    """The load ledger's totals: files loaded and read = loaded + quarantined + duplicate."""
-    with session(warehouse_path, read_only=True) as conn:
-        files, read, loaded, quarantined, duplicate = conn.execute(
-            "SELECT count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), "
-            "coalesce(sum(rows_quarantined), 0), coalesce(sum(rows_duplicate), 0) "
-            "FROM audit.loads WHERE status = 'loaded'").fetchall()[0]
-    console.print(f"[bold]Loads in the warehouse[/bold]: {files:,} file(s); rows read {read:,} = loaded {loaded:,} "
-                  f"+ quarantined {quarantined:,} + duplicate {duplicate:,}.", highlight=False)
-
-
-def demo(warehouse_path: Path, out_dir: Path, patients: int, seed: int, console: Console) -> None:
-    """A synthetic cohort from three kinds of source, through the whole pipeline."""
-    import shutil
-
-    from .synth.mixed import write_mixed
-
-    inputs = out_dir / "input"
-    shutil.rmtree(inputs, ignore_errors=True)
-    with console.status(f"Generating a synthetic cohort of {patients:,} patients"):
-        write_mixed(inputs, n_patients=patients, seed=seed)
-    console.print(f"Synthetic exports (CSV, TSV, Parquet, HL7 v2, FHIR NDJSON) written to {inputs}", highlight=False)
-    run(warehouse_path, [inputs], None, console)
-    written = _write_report(warehouse_path, out_dir / "report", console)
-    # The recap: what the warehouse holds (a second demo finds its files loaded already), what it
-    # shows, and where to look.
-    console.rule("demo")
-    print_ledger(warehouse_path, console)
-    console.print(written.headline.sentence(), highlight=False)
-    console.print(f"Report: {written.html}", highlight=False)
-    console.print(f"Warehouse: {warehouse_path}", highlight=False)
-
-
-def build(warehouse_path: Path, console: Console, vars: dict | None = None, select: str | None = None):
-    """`dbt build` with a one-line live display; a summary line when it is done."""
-    from .build import build as dbt_build
-
-    with Progress(SpinnerColumn(), TextColumn("[bold]dbt build[/bold] {task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("parsing the project", total=None)
-        result = dbt_build(warehouse_path, vars=vars, select=select,
-                           progress=lambda line: progress.update(task, description=line))
-    console.print(f"dbt build: {result.count('seed')} seeds, {result.count('model')} models, "
-                  f"{result.count('test')} data tests, {result.count('unit_test')} unit tests passed "
-                  f"in {result.seconds:.1f} s.", highlight=False)
+def build(warehouse_path: Path, vars: dict | None = None, select: str | None = None,
+          hooks: Hooks | None = None) -> BuildResult:
+    """`dbt build` (seeds, models, unit and data tests); raises on the first failing node."""
+    hooks = hooks or Hooks()
+    hooks.started("build", None)
+    result = dbt_build(warehouse_path, vars=vars, select=select, progress=lambda line: hooks.progress("build", line))
+    hooks.finished("build", result)
     return result
 
 
-def publish(warehouse_path: Path, console: Console) -> Path:
-    """The read-only snapshot analysts query (`sql`, `report`, BI tools), replaced atomically."""
-    from .publish import publish_snapshot
-
-    with console.status("Publishing the analyst snapshot and data dictionary"):
-        result = publish_snapshot(warehouse_path)
-    console.print(f"Published {len(result.tables)} tables ({result.rows:,} rows) to {result.path}", highlight=False)
-    return result.path
-
-
-def report(warehouse_path: Path, out_dir: Path, console: Console):
-    result = _write_report(warehouse_path, out_dir, console)
-    console.print(f"Report: {result.html}", highlight=False)
-    console.print(result.headline.sentence(), highlight=False)
-    return result
-
-
-def _write_report(warehouse_path: Path, out_dir: Path, console: Console):
-    from .report import write_report
-
-    with console.status("Writing the report"):
-        return write_report(warehouse_path, out_dir)
-
-
-def check(warehouse_path: Path, console: Console, suites: list[str] | None = None):
-    """Great Expectations suites inside DuckDB; a table per suite; raises when a critical check fails."""
+def check(warehouse_path: Path, suites: list[str] | None = None, hooks: Hooks | None = None) -> CheckRun:
+    """Great Expectations suites inside DuckDB; raises after reporting when a critical check fails."""
     from .quality.runner import gate, run_checks
 
-    with Progress(SpinnerColumn(), TextColumn("[bold]check[/bold] {task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("loading Great Expectations", total=None)
-        run = run_checks(warehouse_path, suites, progress=lambda line: progress.update(task, description=line))
-    table = Table(title=f"Quality run {run.run_id}", title_justify="left")
-    for column, justify in (("suite", "left"), ("checks", "right"), ("passed", "right"), ("failed", "right"),
-                            ("critical failed", "right")):
-        table.add_column(column, justify=justify)
-    for s in run.suites:
-        if s.status == "skipped":
-            table.add_row(f"[dim]{s.suite}[/dim]", str(s.checks), "[dim]skipped[/dim]", "", "")
-            continue
-        critical = f"[red]{s.critical_failed}[/red]" if s.critical_failed else "0"
-        table.add_row(s.suite, str(s.checks), str(s.passed), str(s.failed), critical)
-    console.print(table)
-    for failure in run.failures:
-        where = f"{failure.table}.{failure.column}" if failure.column else failure.table
-        count = "" if failure.unexpected_count is None else f": {failure.unexpected_count:,} rows"
-        console.print(f"  [{'red' if failure.severity == 'critical' else 'yellow'}]{failure.severity}[/] "
-                      f"{failure.suite} {failure.expectation} on {where}{count}", highlight=False)
-    if run.data_docs_path:
-        console.print(f"Data Docs: {run.data_docs_path}", highlight=False)
+    hooks = hooks or Hooks()
+    hooks.started("check", None)
+    run = run_checks(warehouse_path, suites, progress=lambda line: hooks.progress("check", line))
+    hooks.finished("check", run)
     gate(run)
     return run
 
 
-def run(warehouse_path: Path, paths: list[Path], profile: Path | None, console: Console) -> IngestReport:
-    """ingest -> build -> check -> score -> publish, stopping at the first blocking failure."""
-    report = ingest(warehouse_path, paths, profile, console)
-    if report.failed:
-        raise UsageError(f"{len(report.failed)} file(s) could not be loaded (see above); the pipeline stops "
-                         "before building so the marts do not silently miss them.")
-    build(warehouse_path, console)
-    check(warehouse_path, console)
-    score(warehouse_path, console)
-    publish(warehouse_path, console)
-    return report
-
-
-def score(warehouse_path: Path, console: Console, refit: bool = False):
+def score(warehouse_path: Path, refit: bool = False, hooks: Hooks | None = None) -> ScoreRun:
     """Score every assessment that lacks a score from each model's current version."""
     from .scoring.runner import score as run_score
 
-    with Progress(SpinnerColumn(), TextColumn("[bold]score[/bold] {task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("reading the marts", total=None)
-        result = run_score(warehouse_path, refit=refit, progress=lambda line: progress.update(task, description=line))
-    table = Table(title="Risk models", title_justify="left")
-    for column, justify in (("model", "left"), ("version", "left"), ("fitted", "left"), ("new scores", "right")):
-        table.add_column(column, justify=justify)
-    for model in result.models:
-        if model.status == "refused":
-            table.add_row(model.model_name, "", "", "[yellow]refused[/yellow]")
-            continue
-        fitted = "new version" if model.new_version else ("refitted" if model.fitted else "current")
-        table.add_row(model.model_name, model.model_version or "", fitted, f"{model.new_scores:,}")
-    console.print(table)
-    for model in result.refusals:
-        console.print(f"  [yellow]warning[/yellow] {model.message}", highlight=False)
+    hooks = hooks or Hooks()
+    hooks.started("score", None)
+    result = run_score(warehouse_path, refit=refit, progress=lambda line: hooks.progress("score", line))
+    hooks.finished("score", result)
     return result
+
+
+def publish(warehouse_path: Path, hooks: Hooks | None = None) -> PublishResult:
+    """The read-only snapshot analysts query (`sql`, `report`, BI tools), replaced atomically."""
+    hooks = hooks or Hooks()
+    hooks.started("publish", None)
+    result = publish_snapshot(warehouse_path)
+    hooks.finished("publish", result)
+    return result
+
+
+def build_and_publish(warehouse_path: Path, vars: dict | None = None, select: str | None = None,
+                      hooks: Hooks | None = None) -> tuple[BuildResult, PublishResult]:
+    """`osteoreg build`: the marts, then the snapshot that carries them."""
+    built = build(warehouse_path, vars, select, hooks)
+    return built, publish(warehouse_path, hooks)
+
+
+def report(warehouse_path: Path, out_dir: Path, hooks: Hooks | None = None) -> ReportResult:
+    from .report import write_report
+
+    hooks = hooks or Hooks()
+    hooks.started("report", None)
+    result = write_report(warehouse_path, out_dir)
+    hooks.finished("report", result)
+    return result
+
+
+def run(warehouse_path: Path, paths: list[Path], profile: Path | None, hooks: Hooks | None = None) -> RunReport:
+    """ingest -> build -> check -> score -> publish, stopping at the first blocking failure."""
+    done = RunReport(warehouse=Path(warehouse_path), ingest=ingest(warehouse_path, paths, profile, hooks))
+    if done.ingest.failed:
+        raise UsageError(f"{len(done.ingest.failed)} file(s) could not be loaded (see above); the pipeline stops "
+                         "before building so the marts do not silently miss them.")
+    done.build = build(warehouse_path, hooks=hooks)
+    done.checks = check(warehouse_path, hooks=hooks)
+    done.scoring = score(warehouse_path, hooks=hooks)
+    done.publish = publish(warehouse_path, hooks)
+    return done
+
+
+def ledger(warehouse_path: Path) -> Ledger:
+    with session(warehouse_path, read_only=True) as conn:
+        row = conn.execute(
+            "SELECT count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), "
+            "coalesce(sum(rows_quarantined), 0), coalesce(sum(rows_duplicate), 0) "
+            "FROM audit.loads WHERE status = 'loaded'").fetchone()
+    return Ledger(*(int(value) for value in row))
+
+
+def demo(warehouse_path: Path, out_dir: Path, patients: int, seed: int, hooks: Hooks | None = None) -> DemoReport:
+    """A synthetic cohort from three kinds of source, through the whole pipeline and the report."""
+    from .synth.mixed import write_mixed
+
+    hooks = hooks or Hooks()
+    inputs = out_dir / "input"
+    shutil.rmtree(inputs, ignore_errors=True)
+    hooks.started("generate", patients)
+    write_mixed(inputs, n_patients=patients, seed=seed)
+    hooks.finished("generate", inputs)
+    done = run(warehouse_path, [inputs], None, hooks)
+    written = report(warehouse_path, out_dir / "report", hooks)
+    return DemoReport(inputs=inputs, patients=patients, run=done, report=written, ledger=ledger(warehouse_path))
+
+
+__all__ = ["DemoReport", "Hooks", "Ledger", "RunReport", "build", "build_and_publish", "check", "demo", "ingest",
+           "ledger", "publish", "report", "run", "score"]

@@ -10,7 +10,7 @@ reader that already has the old file open keeps reading it until it closes.
 What is published: every table and view of `marts`, `scoring` and `audit`, as tables (a
 snapshot has nothing to recompute), except `audit.quarantine.payload` (the rejected rows as
 sent, which may hold identifiers). `raw`, `identity`, `staging`, `intermediate` never leave the
-warehouse. The data dictionary (dbt docs, `etl.report.dictionary`) is published beside it.
+warehouse. The data dictionary (dbt docs, `etl.docs`) is published beside it.
 `main.snapshot_info` says when and from which schema revision it was published. The prevalence
 marts get their secondary suppression here (`etl.disclosure`), as it needs all of them at once;
 the row-level marts are copied as they are, as the snapshot is restricted.
@@ -28,7 +28,9 @@ import duckdb
 from . import __version__, warehouse
 from .disclosure import load_policy
 from .disclosure.prevalence import protect_published_prevalence
+from .docs import generate_data_dictionary
 from .errors import OsteoregError, WarehouseLockedError
+from .sqltext import identifier, literal, literal_list
 
 PUBLISHED_SCHEMAS = ("marts", "scoring", "audit")
 # Columns that stay in the warehouse: (schema, table, column).
@@ -51,16 +53,12 @@ def snapshot_path(warehouse_path: Path) -> Path:
     return warehouse_path.with_name(f"{warehouse_path.stem}.snapshot.duckdb")
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _published_relations(conn) -> list[tuple[str, str, list[str]]]:
     """(schema, table, kept columns) of every table and view in the published schemas."""
-    schemas = ", ".join(f"'{schema}'" for schema in PUBLISHED_SCHEMAS)
+    schemas = literal_list(PUBLISHED_SCHEMAS)
     rows = conn.execute(
         f"SELECT table_schema, table_name, column_name FROM information_schema.columns "
-        f"WHERE table_catalog = '{_SOURCE}' AND table_schema IN ({schemas}) "
+        f"WHERE table_catalog = {literal(_SOURCE)} AND table_schema IN ({schemas}) "
         "ORDER BY table_schema, table_name, ordinal_position").fetchall()
     relations: dict[tuple[str, str], list[str]] = {}
     for schema, table, column in rows:
@@ -98,8 +96,6 @@ def publish_snapshot(warehouse_path: Path, dictionary: bool = True, secondary: b
     finally:
         _remove(partial)
     if dictionary:
-        from .report.dictionary import generate_data_dictionary
-
         generate_data_dictionary(warehouse_path)
     return PublishResult(path=target, tables=tuple(tables), rows=rows, seconds=time.perf_counter() - started)
 
@@ -108,7 +104,7 @@ def _write_snapshot(warehouse_path: Path, partial: Path, secondary: bool = True)
     revision = warehouse.current_revision(warehouse_path)
     with warehouse.session(partial) as conn:
         try:
-            conn.execute(f"ATTACH '{warehouse_path}' AS {_SOURCE} (READ_ONLY)").fetchall()
+            conn.execute(f"ATTACH {literal(warehouse_path)} AS {_SOURCE} (READ_ONLY)").fetchall()
         except duckdb.IOException as error:
             raise WarehouseLockedError(f"The warehouse {warehouse_path} is being written by another process, so "
                                        "the snapshot cannot be published now; publish after that process ends.") from error
@@ -121,10 +117,10 @@ def _write_snapshot(warehouse_path: Path, partial: Path, secondary: bool = True)
         for schema in PUBLISHED_SCHEMAS:
             conn.execute(f"CREATE SCHEMA {schema}").fetchall()
         for schema, table, columns in relations:
-            select = ", ".join(_quote(column) for column in columns)
-            conn.execute(f"CREATE TABLE {schema}.{_quote(table)} AS SELECT {select} "
-                         f"FROM {_SOURCE}.{schema}.{_quote(table)}").fetchall()
-            rows += conn.execute(f"SELECT count(*) FROM {schema}.{_quote(table)}").fetchall()[0][0]
+            select = ", ".join(identifier(column) for column in columns)
+            conn.execute(f"CREATE TABLE {schema}.{identifier(table)} AS SELECT {select} "
+                         f"FROM {_SOURCE}.{schema}.{identifier(table)}").fetchall()
+            rows += conn.execute(f"SELECT count(*) FROM {schema}.{identifier(table)}").fetchall()[0][0]
             names.append(f"{schema}.{table}")
         protect_published_prevalence(conn, load_policy(conn), secondary)  # secondary suppression (contract 6)
         conn.execute(f"CREATE TABLE {SNAPSHOT_INFO} (published_at TIMESTAMPTZ, warehouse VARCHAR, "

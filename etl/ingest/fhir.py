@@ -28,8 +28,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..paths import SEEDS_DIR
+from ..terminology import seed_path
 from .canonical import Batch, ReaderResult, Reject
+from .seed_lookup import fhir_status_as_hl7
 
 MENOPAUSAL_STATUS_URL = "https://osteoreg.org/fhir/StructureDefinition/menopausal-status"
 FRAGILITY_URL = "https://osteoreg.org/fhir/StructureDefinition/fracture-fragility"
@@ -67,12 +68,9 @@ _EXTENSIONS = [{"url": "VARCHAR", "valueCoding": {"system": "VARCHAR", "code": "
                 "valueCode": "VARCHAR", "valueBoolean": "VARCHAR",
                 "extension": [{"url": "VARCHAR", "valueString": "VARCHAR"}]}]
 
-# FHIR status -> HL7 table 0085 letter (contract section 7). Anything else stays as written, so
-# the loader quarantines it as `invalid_status`.
-_OBSERVATION_STATUS = """CASE status
-    WHEN 'final' THEN 'F' WHEN 'amended' THEN 'A' WHEN 'corrected' THEN 'C'
-    WHEN 'preliminary' THEN 'P' WHEN 'registered' THEN 'I' WHEN 'entered-in-error' THEN 'D'
-    WHEN 'cancelled' THEN 'X' ELSE status END"""
+# FHIR status -> HL7 table 0085 letter (seed result_statuses, contract section 7). Anything else
+# stays as written, so the loader quarantines it as `invalid_status`.
+_OBSERVATION_STATUS = fhir_status_as_hl7("status")
 # Condition: only verificationStatus can withdraw a diagnosis. Procedure.status (event status).
 _FRACTURE_STATUS = """CASE
     WHEN resource_type = 'Condition' THEN
@@ -230,7 +228,7 @@ def _map_resources(conn, source: str, tag: str, result: ReaderResult) -> None:
     parsed = f"src_fhir_parsed_{tag}"
     paths = "[" + ", ".join(_sql_string(p) for p in _PATHS.values()) + "]"
     fields = ",\n                ".join(f"v[{i}] AS {name}" for i, name in enumerate(_PATHS, 1))
-    dxa_seed = _sql_string(str(SEEDS_DIR / "dxa_codes.csv"))
+    dxa_seed = _sql_string(str(seed_path("dxa_codes")))
     conn.execute(f"""
         CREATE TEMP TABLE {parsed} AS
         WITH extracted AS (

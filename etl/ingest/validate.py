@@ -116,7 +116,7 @@ def kind_sql(kind: str, formats: list[str]) -> KindSQL:
             checks=[
                 *_patient_and_date("birth_date", "birth_date_txt"),
                 Check("invalid_category", "menopausal_status",
-                      f"t.menopausal_status IS NOT NULL AND NOT {seed.within('t.menopausal_status', {'pre', 'peri', 'post'})}"),
+                      f"t.menopausal_status IS NOT NULL AND {seed.spelled('menopausal_status', 't.menopausal_status')} IS NULL"),
             ],
             hash_columns=["patient_id", "sex", "birth_date", "menopausal_status", "ethnicity"],
             raw_columns=["patient_id", "sex", "birth_date", "menopausal_status", "ethnicity"],
@@ -184,8 +184,7 @@ def kind_sql(kind: str, formats: list[str]) -> KindSQL:
             ("scan_offset", offset(scan)),
             ("site", f"lower({text('site')})"),
             ("side_txt", f"lower({text('side')})"),
-            ("side", f"CASE lower({text('side')}) WHEN 'left' THEN 'left' WHEN 'l' THEN 'left' "
-                     f"WHEN 'right' THEN 'right' WHEN 'r' THEN 'right' END"),
+            ("side", seed.spelled("side", f"lower({text('side')})")),
             ("manufacturer", text("manufacturer")),
             ("status", status(text("status"))),
             ("result_id", text("result_id")),
@@ -227,10 +226,8 @@ def kind_sql(kind: str, formats: list[str]) -> KindSQL:
                 ("fracture_date", f"CAST({timestamp(day, formats)} AS DATE)"),
                 ("site", text("site")),
                 ("fragility_txt", fragility),
-                ("fragility", f"CASE WHEN {fragility} IS NULL THEN true ELSE CASE {fragility} "
-                              + " ".join(f"WHEN '{v}' THEN true" for v in ("true", "t", "yes", "y", "1"))
-                              + " " + " ".join(f"WHEN '{v}' THEN false" for v in ("false", "f", "no", "n", "0"))
-                              + " END END"),
+                ("fragility", f"CASE WHEN {fragility} IS NULL THEN true "
+                              f"ELSE {seed.spelled_boolean('fragility', fragility)} END"),
                 ("code", text("code")),
                 ("code_system", text("code_system")),
                 ("status", status(text("status"))),

@@ -1,48 +1,32 @@
 """Expectation parameters read from the dbt seeds, so suites never restate a clinical number.
 
 Suites refer to seed facts with Great Expectations' own `{"$PARAMETER": name}` syntax; the names
-below are the whole vocabulary. The seeds are the ones the dbt models use, read as CSV files.
+below are the whole vocabulary. The seeds are the ones the dbt models use, read through `etl.terminology`.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from functools import cache
 from pathlib import Path
 
-from ..errors import OsteoregError
+from .. import terminology
 from ..paths import SEEDS_DIR
-
-
-def _rows(name: str, seeds_dir: Path) -> list[dict[str, str]]:
-    path = seeds_dir / name
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            return list(csv.DictReader(handle))
-    except OSError as error:
-        raise OsteoregError(f"The seed {path} cannot be read: {error.strerror}.") from error
-
-
-def _distinct(values) -> list[str]:
-    return sorted({value for value in values if value})
 
 
 @cache
 def _seed_parameters(seeds_dir: Path) -> dict[str, object]:
     parameters: dict[str, object] = {}
     # plausibility_<measure>_low / _high: physiological limits (plausibility_limits.csv)
-    for row in _rows("plausibility_limits.csv", seeds_dir):
-        parameters[f"plausibility_{row['measure']}_low"] = float(row["low"])
-        parameters[f"plausibility_{row['measure']}_high"] = float(row["high"])
-    dxa = _rows("dxa_codes.csv", seeds_dir)
-    parameters["dxa_sites"] = _distinct(row["site"] for row in dxa)
-    parameters["dxa_sides"] = _distinct(row["side"] for row in dxa)
-    statuses = _rows("result_statuses.csv", seeds_dir)
-    parameters["result_statuses"] = _distinct(row["status"] for row in statuses)
-    analytes = _rows("analytes.csv", seeds_dir)
-    parameters["analytes"] = _distinct(row["analyte"] for row in analytes)
+    for measure, (low, high) in terminology.plausibility_limits(seeds_dir).items():
+        parameters[f"plausibility_{measure}_low"] = low
+        parameters[f"plausibility_{measure}_high"] = high
+    parameters["dxa_sites"] = sorted(terminology.dxa_sites(seeds_dir))
+    parameters["dxa_sides"] = list(terminology.dxa_sides(seeds_dir))
+    parameters["result_statuses"] = sorted(terminology.status_letters(seeds_dir))
+    si_units = terminology.si_unit_by_analyte(seeds_dir)
+    parameters["analytes"] = sorted(si_units)
     # (analyte, SI unit) pairs: after conversion every analyte carries exactly its SI unit
-    parameters["analyte_si_units"] = sorted([row["analyte"], row["si_unit"]] for row in analytes)
+    parameters["analyte_si_units"] = sorted([analyte, unit] for analyte, unit in si_units.items())
     return parameters
 
 

@@ -1,5 +1,6 @@
 """The analyst report: the studies' analyses on the registry's own data, from the published
-snapshot (`write_report`), and the data dictionary published with it (`dictionary`)."""
+snapshot (`write_report`); the data dictionary it copies is published with the snapshot
+(`etl.docs`)."""
 from __future__ import annotations
 
 from .write import Headline, ReportResult, write_report

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..rules import dbt_var
 from .dataset import WHO_CATEGORIES
+from .disclosure import rule
 from .statistics import MagnesiumRoc
 
 COLORS = {"normal": "#2a9d8f", "osteopenia": "#e9c46a", "osteoporosis": "#f4a261",
@@ -75,7 +75,7 @@ def magnesium_by_category(frame: pd.DataFrame, categories: list[str]) -> go.Figu
                                 lowerfence=[inside.min()], upperfence=[inside.max()], mean=[values.mean()],
                                 marker_color=COLORS[category], boxpoints=False, boxmean=True))
     for var, label in (("mg_deficient_below_mmol_l", "deficiency"), ("mg_op_cutoff_at_or_below_mmol_l", "Shi et al.")):
-        level = float(dbt_var(var))
+        level = float(rule(var))
         figure.add_shape(type="line", xref="paper", x0=0, x1=1, yref="y", y0=level, y1=level,
                          line={"color": "#555", "dash": "dot", "width": 1.5})
         figure.add_annotation(xref="paper", x=1, xanchor="right", yref="y", y=level, yanchor="bottom",

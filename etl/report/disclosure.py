@@ -8,17 +8,36 @@ the binned picture of magnesium against the T-score, and prints hidden counts as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from ..disclosure import Policy, load_policy
+from ..disclosure.policy import policy_from
+from ..rules import RulesInEffect, dbt_var, load_rules
 from ..disclosure.tables import PATIENTS, binned_release, grouped_release, protect_release
 
 SUPPRESSED = "suppressed"
 
 
-@lru_cache(maxsize=None)
+# The rules of the snapshot being reported on, set by `activate` when a report starts, so every
+# figure, sentence and suppression of the page uses the build's values (marts.rules_in_effect).
+_ACTIVE: dict[str, object] = {}
+
+
+def activate(conn) -> Policy:
+    """Read the snapshot's rules in effect for the report now being written; returns the policy."""
+    rules = load_rules(conn)
+    _ACTIVE["rules"], _ACTIVE["policy"] = rules, policy_from(rules.value)
+    return _ACTIVE["policy"]
+
+
 def policy() -> Policy:
-    return load_policy(None)
+    """The active report's policy (the project's defaults when no report is being written)."""
+    return _ACTIVE.get("policy") or load_policy(None)
+
+
+def rule(name: str):
+    """A rule's value for the active report: the build's, from marts.rules_in_effect."""
+    rules = _ACTIVE.get("rules")
+    return rules.value(name) if isinstance(rules, RulesInEffect) else dbt_var(name)
 
 
 def small_cell_limit() -> int:

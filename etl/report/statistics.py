@@ -14,9 +14,8 @@ import pandas as pd
 from scipy import stats
 
 from ..scoring.evaluate import auroc_delong, youden_at_or_below
-from ..rules import dbt_var
 from .dataset import WHO_CATEGORIES
-from .disclosure import count_text, shown_count, small_cell_limit
+from .disclosure import count_text, rule, shown_count, small_cell_limit
 
 # Presentation rule of thumb (Bulmer, Principles of Statistics, 1979): |skewness| > 1 is highly
 # skewed, so such a variable is summarised as median [IQR] and compared by Kruskal-Wallis;
@@ -56,7 +55,7 @@ CORRELATES = (
 
 def confidence_alpha() -> float:
     """The two-sided alpha of the marts' Wilson intervals, from their z (dbt var wilson_z)."""
-    return float(2 * stats.norm.sf(float(dbt_var("wilson_z"))))
+    return float(2 * stats.norm.sf(float(rule("wilson_z"))))
 
 
 def _p(value) -> float | None:
@@ -241,7 +240,7 @@ def magnesium_roc(frame: pd.DataFrame, outcome_categories: tuple[str, ...]) -> M
     from sklearn.metrics import roc_curve
 
     limit = small_cell_limit()
-    cutoff = float(dbt_var("mg_op_cutoff_at_or_below_mmol_l"))
+    cutoff = float(rule("mg_op_cutoff_at_or_below_mmol_l"))
     rows = frame[frame["mg_mmol_l"].notna()]
     mg = rows["mg_mmol_l"].astype("float64").to_numpy()
     outcome = rows["who_category"].isin(outcome_categories).to_numpy()

@@ -12,13 +12,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..publish import open_snapshot
-from ..rules import dbt_var
 from ..scoring.settings import DEFAULT as SCORING
 from . import charts, dataset, statistics
-from .dictionary import dictionary_path
 from ..disclosure import AGGREGATE_MARTS, PRIMARY, RULE_MARTS, SECONDARY
+from ..docs import dictionary_path
 from .bins import MG_BIN_MMOL_L, T_SCORE_BIN, magnesium_tscore_bins
-from .disclosure import count_text, policy as report_policy, protect_bins, protect_table1, shown_count, small_cell_limit
+from .disclosure import activate, count_text, protect_bins, protect_table1, rule, shown_count, small_cell_limit
 from .render import render
 
 REPORT_FILE = "osteoreg-report.html"
@@ -166,10 +165,10 @@ def write_report(warehouse_path: Path, out_dir: Path, secondary: bool = True) ->
     started = time.perf_counter()
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
-    policy = report_policy()
-    limit = policy.limit
     outcome_categories = SCORING.outcome_categories
     with open_snapshot(Path(warehouse_path)) as conn:
+        policy = activate(conn)
+        limit = policy.limit
         overview = dataset.overview(conn)
         frame = dataset.analysis_set(conn)
         by_year = dataset.prevalence_by_year(conn)
@@ -240,7 +239,7 @@ def write_report(warehouse_path: Path, out_dir: Path, secondary: bool = True) ->
         "policy": policy, "suppressions": suppressions,
         "pvalue": _pvalue, "number": _number, "when": _when, "written_at": _when(datetime.now()),
         "dictionary": None, "table1": table1, "skew": statistics.SKEWNESS_FOR_MEDIAN,
-        "mg_deficient": dbt_var("mg_deficient_below_mmol_l"),
+        "mg_deficient": rule("mg_deficient_below_mmol_l"),
         "by_year": by_year.to_dict("records"), "age_bands": age_bands,
         "prevalence_categories": [c for c in dataset.WHO_CATEGORIES if (c, "all") in grid] + ["all"],
         "prevalence_grid": grid, "distribution_left_out": left_out, "correlations": correlations,

@@ -70,20 +70,3 @@ def outcome_definition(settings: ScoringSettings) -> str:
 def probability_bands(settings: ScoringSettings) -> dict:
     return {"on": "probability", "cuts": list(settings.probability_band_cuts),
             "labels": list(settings.probability_band_labels)}
-
-
-def all_models() -> list[ModelDefinition]:
-    """In scoring order; names are the `model_name` values in scoring.models."""
-    from . import lasso, ost, published
-
-    return [ost.DEFINITION, published.DEFINITION, lasso.DEFINITION]
-
-
-def definition(name: str) -> ModelDefinition:
-    from ..errors import UsageError
-
-    for model in all_models():
-        if model.name == name:
-            return model
-    raise UsageError(f"Unknown model {name!r}; the registry's models are "
-                     f"{', '.join(m.name for m in all_models())}.")

@@ -15,7 +15,8 @@ from .. import warehouse
 from ..errors import OsteoregError, UsageError
 from . import store
 from .frame import Frame, fingerprint, require_marts, training_frame
-from .models import InsufficientOutcomes, ModelDefinition, all_models, definition
+from .models import InsufficientOutcomes, ModelDefinition
+from .registry import all_models, definition
 from .settings import ScoringSettings, load_settings
 
 

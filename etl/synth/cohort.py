@@ -22,6 +22,8 @@ import pyarrow as pa
 
 from ..errors import UsageError
 from . import conventions, messiness, text
+from .manifest import Tally
+from .people import ETHNICITY, ETHNICITY_P, MENOPAUSAL, patient_ids
 from .conventions import A, ANALYTES
 from .truth import MG_DEFICIENT_BELOW, MODEL, OSTEOPOROSIS_T, TrueModel, auroc, iscd_category, who_category
 
@@ -44,19 +46,6 @@ _FIRST_SCAN_TO = text.day_number("2022-12-31")
 MATCH_DAYS = 75             # a scan's own collection is at most this far from it
 UNMATCHED_MIN_DAYS = 120    # every other collection is at least this far from every scan
 
-MENOPAUSAL = ["", "pre", "peri", "post"]
-ETHNICITY = ["white", "black", "asian", "hispanic", "other", ""]
-_ETHNICITY_P = [0.68, 0.08, 0.09, 0.08, 0.04, 0.03]
-DXA_SITES = ["lumbar_spine_l1_l4", "femoral_neck", "femoral_neck", "total_hip", "total_hip", "radius_33"]
-_DXA_SIDES = [None, "left", "right", "left", "right", None]
-# Young-adult reference BMD (g/cm2: mean, SD) per sex and site, roughly NHANES III / Hologic;
-# the T-score is drawn first and the BMD written consistent with it.
-_BMD_REFERENCE = {
-    "F": {"lumbar_spine_l1_l4": (1.047, 0.110), "femoral_neck": (0.858, 0.120), "total_hip": (0.942, 0.122),
-          "radius_33": (0.685, 0.055)},
-    "M": {"lumbar_spine_l1_l4": (1.068, 0.112), "femoral_neck": (0.930, 0.137), "total_hip": (1.040, 0.144),
-          "radius_33": (0.800, 0.060)},
-}
 FRAGILITY_SITES = ["hip", "vertebra", "wrist", "proximal_humerus", "pelvis"]
 TRAUMA_SITES = ["ankle", "tibia", "hand"]
 
@@ -100,7 +89,6 @@ class Cohort:
 
     def expected(self) -> dict:
         """What a correct ingest and build make of these rows (as in the manifest's `expected`)."""
-        from .manifest import Tally
 
         tally = Tally()
         tally.add_block(self.patients, self.labs, self.dxa, self.fractures, self.truth)
@@ -109,11 +97,6 @@ class Cohort:
     def canonical(self, kind: str) -> pa.Table:
         """The rows of one kind with only the contract's columns, as the flat writer writes them."""
         return getattr(self, kind).select(HEADERS[kind])
-
-
-def patient_ids(indices: np.ndarray) -> pa.Array:
-    """`P0000001` for the first patient; the numbering is global across blocks."""
-    return text.concat("P", text.zero_padded(np.asarray(indices) + 1, 7))
 
 
 def block_bounds(n_patients: int, block_size: int = BLOCK_SIZE) -> list[tuple[int, int, int]]:
@@ -225,7 +208,7 @@ def _draw_patients(rng, n: int, messy: bool) -> dict:
     hospital = rng.choice(len(conventions.HOSPITALS), n, p=[h.share for h in conventions.HOSPITALS])
     if not messy:
         hospital = np.zeros(n, dtype=np.int64)
-    ethnicity = rng.choice(len(ETHNICITY), n, p=_ETHNICITY_P)
+    ethnicity = rng.choice(len(ETHNICITY), n, p=ETHNICITY_P)
     height = np.where(female, rng.normal(162, 6.5, n), rng.normal(175.5, 7.0, n))
     bmi = np.clip(rng.normal(26, 4, n), 16, 48)
     weight = bmi * (height / 100) ** 2
@@ -401,11 +384,3 @@ def _draw_fractures(rng, people: dict, scans: dict, outcome: np.ndarray):
     order = np.lexsort((day, patient))
     fractures = {"patient": patient[order], "day": day[order], "site": site[order], "fragility": fragility[order]}
     return fractures, fragility_before
-
-
-def bmd_reference(female: np.ndarray, slot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Young-adult reference mean and SD for each DXA row (sex x site)."""
-    means = np.array([[_BMD_REFERENCE[s][site][0] for site in DXA_SITES] for s in ("M", "F")])
-    sds = np.array([[_BMD_REFERENCE[s][site][1] for site in DXA_SITES] for s in ("M", "F")])
-    sex = female.astype(np.int64)
-    return means[sex, slot], sds[sex, slot]

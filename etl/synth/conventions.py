@@ -14,8 +14,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .. import terminology
 from ..errors import OsteoregError
-from . import seeds
 
 # Analytes of one collection, in the order a lab report lists them.
 ANALYTES = ("magnesium", "calcium", "albumin", "phosphate", "vitamin_d_25oh", "pth", "crp", "beta_ctx", "p1np")
@@ -102,8 +102,8 @@ def _fixed(value: float, decimals: int, comma: bool) -> str:
 
 @lru_cache(maxsize=None)
 def table() -> Table:
-    factors = seeds.unit_factors()
-    codes = seeds.analyte_of_code()
+    factors = terminology.unit_factors()
+    codes = terminology.analyte_by_loinc()
     n_h, n_a = len(HOSPITALS), len(ANALYTES)
     factor = np.zeros((n_h, n_a))
     decimals = np.zeros((n_h, n_a), dtype=np.int64)
@@ -121,7 +121,7 @@ def table() -> Table:
             code.append(loinc)
             name.append(printed)
             unit.append(u)
-            spellings.append(seeds.unit_spellings(u))
+            spellings.append(terminology.unit_spellings(u))
             low, high = _REFERENCE_SI[analyte]
             for comma in (False, True):
                 hi = _fixed(high / factor[h, a], d, comma)

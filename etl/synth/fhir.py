@@ -17,21 +17,20 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
 
 from ..ingest.fhir import FRAGILITY_URL, LOINC, MENOPAUSAL_STATUS_URL, SNOMED, VITAL_SIGNS
-from . import seeds
+from .. import terminology
 
 UCUM = "http://unitsofmeasure.org"
 LOCAL_DXA_SYSTEM = "urn:osteoreg:synthetic:dxa-site"
 ETHNICITY_URL = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity"
 # SNOMED CT 125605004 |Fracture of bone (disorder)|: the site travels in bodySite.text.
 FRACTURE_CODE = {"system": SNOMED, "code": "125605004", "display": "Fracture of bone"}
-STATUS = {"F": "final", "C": "corrected", "A": "amended", "P": "preliminary", "D": "entered-in-error",
-          "X": "cancelled", "I": "registered"}
+# HL7 letter -> FHIR Observation.status: the pairs the FHIR reader maps back (seed result_statuses).
+STATUS = terminology.fhir_status_by_hl7()
 _NUMBER = re.compile(r"(<=|>=|<|>)?\s*(-?\d+(?:[.,]\d+)?)")
 _LAB_CATEGORY = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
                               "code": "laboratory"}]}]
@@ -42,10 +41,9 @@ _VITAL_CATEGORY = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem
 _NAMESPACE = uuid.UUID("6f1d7c1e-7a0b-4d49-9d59-0b7a1d9e2c11")
 
 
-@lru_cache(maxsize=None)
-def _dxa_loinc() -> dict[tuple[str, str, str], str]:
+def _dxa_loinc():
     """(site, side or '', measure) -> LOINC, from the seed `dxa_codes.csv`."""
-    return {(r["site"], r["side"], r["measure"]): r["loinc_code"] for r in seeds._rows("dxa_codes")}
+    return terminology.dxa_loinc_by_measure()
 
 
 def _column(table: pa.Table, name: str) -> list:
@@ -145,7 +143,7 @@ def dxa_resources(dxa: pa.Table) -> Iterator[dict]:
                 "subject": {"reference": f"Patient/{pid}"}, "effectiveDateTime": day,
                 **_quantity(row[measure], units[measure], True),
             }
-        if (pid, day) not in vitals_sent and site in seeds.dxa_sites():
+        if (pid, day) not in vitals_sent and site in terminology.dxa_sites():
             vitals_sent.add((pid, day))
             for loinc, (column, unit) in VITAL_SIGNS.items():
                 if row[column]:

@@ -15,9 +15,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import terminology
 from ..errors import OsteoregError
-from . import conventions, seeds, text
+from . import conventions, text
 from .conventions import A, ANALYTES
+from .people import DXA_SIDES, DXA_SITES, ETHNICITY, MENOPAUSAL, bmd_reference, patient_ids
 
 STATUSES = ["F", "C", "A", "P", "D", "X"]
 ROLES = ["result", "superseded", "correction", "preliminary", "finalised", "pending", "removed", "deletion",
@@ -61,12 +63,12 @@ RATES = Rates()
 
 def _check_vocabularies() -> None:
     """The reasons must be the seed's, and the bad units and sites must really be unknown."""
-    unknown = set(REASONS[1:]) - set(seeds.quarantine_reasons())
+    unknown = set(REASONS[1:]) - set(terminology.quarantine_reasons())
     if unknown:
         raise OsteoregError(f"quarantine_reasons.csv no longer names {', '.join(sorted(unknown))}.")
-    if any(u.lower() in seeds.known_unit_keys() for u in BAD_UNITS):
+    if any(terminology.unit_key(u) in terminology.unit_by_key() for u in BAD_UNITS):
         raise OsteoregError(f"One of the generator's unknown units ({', '.join(BAD_UNITS)}) is now in the unit seeds.")
-    if set(BAD_SITES) & set(seeds.dxa_sites()):
+    if set(BAD_SITES) & set(terminology.dxa_sites()):
         raise OsteoregError(f"One of the generator's invalid DXA sites ({', '.join(BAD_SITES)}) is now in dxa_codes.csv.")
 
 
@@ -92,7 +94,6 @@ def _invalid_day(iso: pa.Array) -> pa.Array:
 # --------------------------------------------------------------------------------------------
 
 def patients_table(rng, pid: np.ndarray, people: dict, messy: bool) -> pa.Table:
-    from .cohort import ETHNICITY, MENOPAUSAL, patient_ids
 
     n = people["n"]
     female = people["female"]
@@ -150,7 +151,6 @@ def _perturbed(rng, k: np.ndarray) -> np.ndarray:
 
 def labs_table(rng, block: int, pid: np.ndarray, people: dict, colls: dict, results: dict, conv,
                messy: bool) -> pa.Table:
-    from .cohort import patient_ids
 
     coll, analyte, hospital = results["coll"], results["analyte"], results["hospital"]
     k_true, comparator = results["k"], results["comparator"]
@@ -298,7 +298,6 @@ def labs_table(rng, block: int, pid: np.ndarray, people: dict, colls: dict, resu
 # --------------------------------------------------------------------------------------------
 
 def dxa_table(rng, pid: np.ndarray, people: dict, scans: dict, rows: dict, messy: bool) -> pa.Table:
-    from .cohort import _DXA_SIDES, DXA_SITES, bmd_reference, patient_ids
 
     n = len(rows["t"])
     source = np.arange(n)
@@ -333,7 +332,7 @@ def dxa_table(rng, pid: np.ndarray, people: dict, scans: dict, rows: dict, messy
         "patient_id": patient_ids(pid[patient]),
         "scan_date": text.iso_date(scans["day"][assessment]),
         "site": site,
-        "side": text.strings(np.array(_DXA_SIDES, dtype=object)[slot]),
+        "side": text.strings(np.array(DXA_SIDES, dtype=object)[slot]),
         "t_score": text.fixed(t, 1),
         "z_score": text.fixed(rows["z"][source], 1),
         "bmd_g_cm2": text.fixed(bmd, 3),
@@ -346,7 +345,6 @@ def dxa_table(rng, pid: np.ndarray, people: dict, scans: dict, rows: dict, messy
 
 
 def fractures_table(rng, pid: np.ndarray, fractures: dict, messy: bool) -> pa.Table:
-    from .cohort import patient_ids
 
     n = len(fractures["day"])
     source = np.arange(n)

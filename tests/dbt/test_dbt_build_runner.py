@@ -14,7 +14,7 @@ from etl.paths import DBT_PROJECT_DIR
 pytestmark = pytest.mark.slow
 
 MARTS = ["dim_patient", "fct_bmd_assessment", "fct_deficiency_flags", "fct_lab_result",
-         "mg_deficiency_prevalence", "mg_deficiency_prevalence_by_year"]
+         "mg_deficiency_prevalence", "mg_deficiency_prevalence_by_year", "rules_in_effect"]
 
 
 def _one_patient_with_a_scan(raw, mg_mmol_l: float = 0.85) -> None:
@@ -35,21 +35,27 @@ def test_build_runs_seeds_models_and_tests_into_the_contract_schemas(raw_warehou
 
     result = raw_warehouse.build(progress=lines.append)
 
-    assert (result.seeds, result.models) == (8, 19)
+    # every seed file and every model file of the project is built
+    assert (result.seeds, result.models) == (len(list((DBT_PROJECT_DIR / "seeds").glob("*.csv"))),
+                                             len(list((DBT_PROJECT_DIR / "models").rglob("*.sql"))))
+    assert result.seeds >= 9 and result.models >= 20
     assert result.unit_tests >= 10 and result.tests >= 60
     assert len(lines) == len(result.nodes)
     assert "model fct_bmd_assessment: success" in "\n".join(lines)
     tables = raw_warehouse.query(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1")
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1")  # and views
     assert [t for (t,) in tables] == MARTS
     schemas = {s for (s,) in raw_warehouse.query("SELECT schema_name FROM information_schema.schemata")}
     assert {"staging", "intermediate", "marts", "terminology"} <= schemas
     assert not any(s.startswith("main_") for s in schemas)
-    # marts are tables (the contract's), staging is views
+    # marts are tables except fct_lab_result, a view over the materialised converted results
+    # (intermediate never reads a mart); staging is views
     kinds = dict(raw_warehouse.query(
         "SELECT table_schema || '.' || table_name, table_type FROM information_schema.tables "
-        "WHERE table_name IN ('fct_lab_result', 'stg_raw__lab_results')"))
-    assert kinds == {"marts.fct_lab_result": "BASE TABLE", "staging.stg_raw__lab_results": "VIEW"}
+        "WHERE table_name IN ('fct_lab_result', 'int_lab_results_converted', 'fct_bmd_assessment', "
+        "'stg_raw__lab_results')"))
+    assert kinds == {"marts.fct_lab_result": "VIEW", "intermediate.int_lab_results_converted": "BASE TABLE",
+                     "marts.fct_bmd_assessment": "BASE TABLE", "staging.stg_raw__lab_results": "VIEW"}
 
 
 def test_build_keeps_dbt_files_beside_the_warehouse_and_releases_it(raw_warehouse):

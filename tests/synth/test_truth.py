@@ -11,7 +11,7 @@ import statsmodels.api as sm
 from sklearn.metrics import roc_auc_score
 
 from etl.paths import SEEDS_DIR
-from etl.synth import seeds
+from etl import terminology
 from etl.synth.truth import MODEL
 
 from .test_flat_files import _lab_checks, _source
@@ -68,7 +68,7 @@ def test_lab_marginals_in_si_units(large_cohort):
     labs = large_cohort.labs.to_pandas()
     labs = labs[labs._role.isin(["result", "correction", "finalised"])]
     numbers = pd.to_numeric(labs.value.str.replace(",", ".").str.lstrip("<>"), errors="raise")
-    factors = seeds.unit_factors()
+    factors = terminology.unit_factors()
     si = numbers * [factors[(a, u)] for a, u in zip(labs._analyte, labs._unit)]
     by = si.groupby(labs._analyte.to_numpy())
     mean, sd, median = by.mean(), by.std(), by.median()

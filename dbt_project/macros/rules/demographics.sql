@@ -1,12 +1,3 @@
-{#- Contract section 2: sex arrives as F/M or female/male in any case; anything else is unknown. -#}
-{% macro sex_from_source(sex) -%}
-case
-    when lower(trim({{ sex }})) in ('f', 'female') then 'F'
-    when lower(trim({{ sex }})) in ('m', 'male') then 'M'
-    else 'unknown'
-end
-{%- endmacro %}
-
 {#- Contract section 6: whole years from birth date to scan date (birthday not yet reached that
     year counts one less). Standard SQL, so every adapter computes the same age. -#}
 {% macro whole_years_between(start_date, end_date) -%}

@@ -21,7 +21,7 @@ same_day_albumin as (
             order by albumin.collected_at desc, albumin.load_id desc, albumin.source_row desc
         ) as albumin_rank
     from matched_calcium
-    inner join {{ ref('fct_lab_result') }} as albumin
+    inner join {{ ref('int_lab_results_converted') }} as albumin
         on albumin.patient_key = matched_calcium.patient_key
        and albumin.collected_date = matched_calcium.collected_date
        and albumin.analyte = 'albumin'

@@ -1,3 +1,6 @@
+{{ config(materialized='table') }}
+-- Materialised once here: the scan matching and the albumin correction read it, and the mart
+-- fct_lab_result is a view over it (intermediate never reads a mart).
 -- Current lab results in SI (contract 5 and 7) with the value and unit as sent kept beside them,
 -- and the plausibility flag from seed `plausibility_limits` (value < low or > high: implausible).
 -- The spelling of a unit is normalised through seed `unit_aliases`, its meaning converted by

@@ -1,5 +1,7 @@
 -- The current final version of each tracked lab result (contract 5). Identity: the FHIR
 -- resource id when present; else accession + code; else patient + code + collection time.
+-- Tracked means the LOINC code is in seed analyte_codes as of this build (not raw.is_tracked,
+-- which says what the seed held at load), so a code added to the seed reaches earlier loads.
 with current_versions as (
     {{ current_final_versions(
         ref('stg_raw__lab_results'),
@@ -11,7 +13,7 @@ with current_versions as (
             'case when versions.result_id is null then coalesce(versions.loinc_code, versions.code) end',
             'case when versions.result_id is null and versions.accession_id is null then versions.collected_at end',
         ],
-        where='versions.is_tracked',
+        where="versions.loinc_code in (select tracked.loinc_code from " ~ ref('analyte_codes') ~ " as tracked)",
     ) }}
 )
 

@@ -1,6 +1,8 @@
+{{ config(materialized='view') }}
 -- One row per current final result of a tracked analyte (contract 5 and 6), in SI beside the
 -- value and unit as sent. Implausible values stay here with is_plausible = false. Key: the raw
--- row (load_id, source_row) that delivered the current version.
+-- row (load_id, source_row) that delivered the current version. A view over the materialised
+-- intermediate table (the published snapshot copies it as a table).
 select
     patient_key,
     collected_at,

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..build import WAREHOUSE_ENV, dbt_environment, release_warehouse, dbt_work_dir
-from ..errors import OsteoregError
-from ..paths import DBT_PROJECT_DIR
+from .build import WAREHOUSE_ENV, dbt_environment, release_warehouse, dbt_work_dir
+from .errors import OsteoregError
+from .paths import DBT_PROJECT_DIR
 
 
 def dictionary_path(warehouse_path: Path) -> Path:

@@ -149,3 +149,26 @@ def test_the_page_counts_its_primary_and_secondary_suppressions(demo_report):
     assert f"Table 1 {tally['table1']['primary']} primary and {tally['table1']['secondary']} secondary" in text
     assert f"<code>small_cell_limit</code> = {POLICY.limit}" in text
     assert demo_report.suppression_seconds < 2.0
+
+
+def test_a_registrys_own_limit_is_the_one_the_report_applies_and_states(tiny, tmp_path):
+    """Built with small_cell_limit 20, the page states 20 and no count 1..19 appears (issue 11)."""
+    import shutil
+
+    from etl.build import build
+
+    warehouse = tmp_path / "osteoreg.duckdb"
+    shutil.copy(tiny, warehouse)
+    build(warehouse, vars={"small_cell_limit": 20}, exclude="resource_type:unit_test")
+    publish(warehouse, dictionary=False)
+    report = write_report(warehouse, tmp_path / "report")
+    text = " ".join(report.html.read_text(encoding="utf-8").split())
+    assert "<code>small_cell_limit</code> = 20" in text and "<code>disclosure_protection_width</code> = 20" in text
+    assert [c for c in _count_cells(report.html.parent) if 0 < c[2] < 20] == []
+    with duckdb.connect(str(snapshot_path(warehouse)), read_only=True) as conn:
+        from etl.disclosure import load_policy as policy_of
+
+        policy = policy_of(conn)
+        assert (policy.limit, policy.protection_width) == (20, 20)
+        attack = attack_report(report.html.parent, policy, conn)
+    assert attack.passed, attack.recovered[:5]

@@ -26,7 +26,6 @@ from pathlib import Path
 import duckdb
 
 from . import __version__, warehouse
-from .disclosure import load_policy
 from .disclosure.prevalence import protect_published_prevalence
 from .docs import generate_data_dictionary
 from .errors import OsteoregError, WarehouseLockedError
@@ -122,7 +121,7 @@ def _write_snapshot(warehouse_path: Path, partial: Path, secondary: bool = True)
                          f"FROM {_SOURCE}.{schema}.{identifier(table)}").fetchall()
             rows += conn.execute(f"SELECT count(*) FROM {schema}.{identifier(table)}").fetchall()[0][0]
             names.append(f"{schema}.{table}")
-        protect_published_prevalence(conn, load_policy(conn), secondary)  # secondary suppression (contract 6)
+        protect_published_prevalence(conn, secondary=secondary)  # secondary suppression (contract 6)
         conn.execute(f"CREATE TABLE {SNAPSHOT_INFO} (published_at TIMESTAMPTZ, warehouse VARCHAR, "
                      "schema_revision VARCHAR, osteoreg_version VARCHAR, tables INTEGER, rows BIGINT)").fetchall()
         conn.execute(f"INSERT INTO {SNAPSHOT_INFO} VALUES (?, ?, ?, ?, ?, ?)",

@@ -44,12 +44,14 @@ class Release:
     hidden: list[bool] = field(default_factory=list)
     publishable: list[bool] = field(default_factory=list)               # False: derivable, never printed
     nonempty: list[bool] = field(default_factory=list)                  # known to hold at least one
+    suppressible: list[bool] = field(default_factory=list)              # False: printed elsewhere too
     reason: list[str | None] = field(default_factory=list)
     relations: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
     _index: dict[Hashable, int] = field(default_factory=dict)
 
     def add(self, key: Hashable, counts: Sequence[float | None] | None, *, hidden: bool = False,
-            publishable: bool = True, reason: str | None = None, nonempty: bool = False) -> int:
+            publishable: bool = True, reason: str | None = None, nonempty: bool = False,
+            suppressible: bool = True) -> int:
         """A cell; `counts` None (or None entries) means the publisher does not know or show them."""
         if key in self._index:
             raise ValueError(f"cell {key!r} added twice")
@@ -61,6 +63,7 @@ class Release:
         self.hidden.append(hidden or unknown or not publishable)
         self.publishable.append(publishable)
         self.nonempty.append(nonempty)
+        self.suppressible.append(suppressible)
         self.reason.append(reason if reason else (PRIMARY if (hidden or unknown) and publishable else None))
         return self._index[key]
 
@@ -353,12 +356,14 @@ def protect(release: Release, policy: Policy, max_rounds: int = 200) -> Audit:
             near = _related(release, cell)
             if near & touched:
                 continue
-            candidates = [release.index(k) for k in failing.pinned_by]
-            candidates = [c for c in candidates if release.publishable[c] and not release.hidden[c]]
+            def open_(c: int) -> bool:
+                return release.publishable[c] and release.suppressible[c] and not release.hidden[c]
+
+            candidates = [c for c in (release.index(k) for k in failing.pinned_by) if open_(c)]
             if not candidates:
-                candidates = [c for c in near if release.publishable[c] and not release.hidden[c]]
+                candidates = [c for c in near if open_(c)]
             if not candidates:
-                candidates = [c for c in range(len(release.keys)) if release.publishable[c] and not release.hidden[c]]
+                candidates = [c for c in range(len(release.keys)) if open_(c)]
             if not candidates:
                 continue
             chosen = min(candidates, key=lambda c: (

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .linked import Audit, Release, audit, primary, protect
-from .policy import AGGREGATE_MARTS, SECONDARY, Policy
+from .policy import AGGREGATE_MARTS, SECONDARY, Policy, load_policy
 
 DETAIL, BY_YEAR, GRID = AGGREGATE_MARTS
 DETAIL_KEYS = ("year", "sex", "age_band", "who_category")
@@ -65,8 +65,9 @@ def prevalence_release(detail: list[dict], by_year: list[dict], grid: list[dict]
             cells.setdefault((row["who_category"], row["age_band"]), []).append(key)
     for year, parts in years.items():
         release.relate((BY_YEAR, year), parts)
-    categories = {c for c, _ in cells} | {r["who_category"] for r in grid if r["who_category"] != MARGIN}
-    bands = {b for _, b in cells} | {r["age_band"] for r in grid if r["age_band"] != MARGIN}
+    # sorted, so the relations (and the LP, and the cells it picks) are the same in every process
+    categories = sorted({c for c, _ in cells} | {r["who_category"] for r in grid if r["who_category"] != MARGIN})
+    bands = sorted({b for _, b in cells} | {r["age_band"] for r in grid if r["age_band"] != MARGIN})
     for (category, band), parts in cells.items():
         release.relate((GRID, category, band), parts)
     for category in categories:
@@ -96,13 +97,14 @@ def protect_prevalence(release: Release, policy: Policy, secondary: bool = True)
 
 
 def _rows(conn, table: str) -> list[dict]:
-    cursor = conn.execute(f"SELECT * FROM marts.{table}")
+    cursor = conn.execute(f"SELECT * FROM marts.{table} ORDER BY ALL")   # same order, same choices
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, values)) for values in cursor.fetchall()]
 
 
-def protect_published_prevalence(conn, policy: Policy, secondary: bool = True) -> Protection | None:
-    """Apply secondary suppression to the prevalence marts of an open snapshot, in place.
+def protect_published_prevalence(conn, policy: Policy | None = None, secondary: bool = True) -> Protection | None:
+    """Apply secondary suppression to the prevalence marts of an open snapshot, in place, under
+    the policy of the build (its marts.rules_in_effect) unless one is given.
 
     Returns None when the snapshot holds no prevalence marts (a warehouse built before them).
     """
@@ -110,6 +112,7 @@ def protect_published_prevalence(conn, policy: Policy, secondary: bool = True) -
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()}
     if not set(AGGREGATE_MARTS) <= present:
         return None
+    policy = policy or load_policy(conn)
     release = prevalence_release(_rows(conn, DETAIL), _rows(conn, BY_YEAR), _rows(conn, GRID))
     outcome = protect_prevalence(release, policy, secondary)
     hidden = release.suppressed(SECONDARY)

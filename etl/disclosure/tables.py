@@ -49,7 +49,7 @@ def grouped_release(groups: list[str], total: str, patients: Mapping[str, int],
 def binned_release(bins: Mapping[tuple, int], total: int) -> Release:
     """Bins of a picture that sum to a printed total (e.g. a heat map's cells)."""
     release = Release(systems=("count",))
-    release.add(("total",), [total])
+    release.add(("total",), [total], suppressible=False)   # printed elsewhere (e.g. the Spearman table)
     for key, count in bins.items():
         release.add(("bin",) + tuple(key), [count], nonempty=True)   # a listed bin is not empty
     release.relate(("total",), [("bin",) + tuple(key) for key in bins])

@@ -29,6 +29,11 @@ def activate(conn) -> Policy:
     return _ACTIVE["policy"]
 
 
+def deactivate() -> None:
+    """Forget the rules of the report just written (the next report reads its own)."""
+    _ACTIVE.clear()
+
+
 def policy() -> Policy:
     """The active report's policy (the project's defaults when no report is being written)."""
     return _ACTIVE.get("policy") or load_policy(None)

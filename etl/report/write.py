@@ -17,7 +17,7 @@ from . import charts, dataset, statistics
 from ..disclosure import AGGREGATE_MARTS, PRIMARY, RULE_MARTS, SECONDARY
 from ..docs import dictionary_path
 from .bins import MG_BIN_MMOL_L, T_SCORE_BIN, magnesium_tscore_bins
-from .disclosure import activate, count_text, protect_bins, protect_table1, rule, shown_count, small_cell_limit
+from .disclosure import activate, count_text, deactivate, protect_bins, protect_table1, rule, shown_count, small_cell_limit
 from .render import render
 
 REPORT_FILE = "osteoreg-report.html"
@@ -162,6 +162,13 @@ def write_report(warehouse_path: Path, out_dir: Path, secondary: bool = True) ->
     data dictionary; every figure passes disclosure control (`etl.report.disclosure`).
     `secondary=False` leaves out Table 1's and the heat map's secondary suppression: only for
     the disclosure attacker's own test; no command offers it."""
+    try:
+        return _write_report(warehouse_path, out_dir, secondary)
+    finally:
+        deactivate()
+
+
+def _write_report(warehouse_path: Path, out_dir: Path, secondary: bool) -> ReportResult:
     started = time.perf_counter()
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -128,9 +128,16 @@ def protect_table1(table, outcome_groups: tuple[str, ...] = (), outcome_counts: 
 
 
 def protect_bins(bins: dict[tuple, int], total: int, secondary: bool = True) -> tuple[set[tuple], Suppressions]:
-    """The bins of a picture to leave blank so no bin of 1..limit-1 can be told from the total."""
+    """The bins of a picture to leave blank so no bin of 1..limit-1 can be told from the total.
+
+    When no pattern protects them (few patients: every bin hidden still pins them within the
+    printed total), the whole picture is withheld: `hidden` holds every bin and the returned
+    `Suppressions.hidden` is {"all"}."""
     release = binned_release(bins, total)
-    protect_release(release, policy(), secondary)
+    try:
+        protect_release(release, policy(), secondary)
+    except RuntimeError:   # too few patients for any pattern while the total is printed: no picture
+        return set(bins), Suppressions(0, 0, frozenset({"all"}))
     hidden = {key[1:] for key in release.suppressed() if key[0] == "bin"}
     reasons = [release.reason[release.index(key)] for key in release.suppressed()]
     return hidden, Suppressions(reasons.count("primary"), reasons.count("secondary"))

@@ -196,6 +196,8 @@ def _write_report(warehouse_path: Path, out_dir: Path, secondary: bool) -> Repor
     bins_hidden, bins_tally = protect_bins(
         {(r.mg_from_mmol_l, r.t_score_from): int(r.patients) for r in bins.itertuples(index=False)},
         int(bins["patients"].sum()), secondary) if len(bins) and not mg_all_hidden else (set(), None)
+    if bins_tally is not None and "all" in bins_tally.hidden:
+        bins = bins.iloc[0:0]   # withheld: not even which bins hold patients is published
     if len(bins):
         bins["patients"] = [None if (r.mg_from_mmol_l, r.t_score_from) in bins_hidden else int(r.patients)
                             for r in bins.itertuples(index=False)]

@@ -207,6 +207,27 @@ def report(
 
 
 @app.command()
+def export(
+    ctx: typer.Context,
+    tables: list[str] = typer.Argument(..., metavar="TABLE...", help="Row-level tables, e.g. fct_lab_result."),
+    restricted: bool = typer.Option(False, "--restricted", help="Required: say that you take row-level data out."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the CSV files."),
+    warehouse: Optional[Path] = WarehouseOption,
+) -> None:
+    """Write row-level marts from the snapshot as CSV (restricted; recorded in audit.restricted_exports)."""
+    from .disclosure.export import export_restricted
+
+    if not restricted:
+        raise UsageError("Row-level data leaves only with --restricted (the export is recorded with your user name).")
+    result = export_restricted(_warehouse(ctx, warehouse), tables, out)
+    err_console.print(f"[yellow]warning:[/yellow] {result.warning}.", highlight=False, soft_wrap=True)
+    for name, path in result.files.items():
+        console.print(f"{name} -> {path}", highlight=False)
+    console.print(f"Export {result.export_id} by {result.os_user}: {result.rows:,} rows, recorded in "
+                  "audit.restricted_exports.", highlight=False)
+
+
+@app.command()
 def demo(
     ctx: typer.Context,
     patients: int = typer.Option(2000, "--patients", "-n", min=50, help="Synthetic patients to generate."),

@@ -43,12 +43,15 @@ class Release:
     values: list[list[float]] = field(default_factory=list)             # per cell, per system; NaN unknown
     hidden: list[bool] = field(default_factory=list)
     publishable: list[bool] = field(default_factory=list)               # False: derivable, never printed
+    nonempty: list[bool] = field(default_factory=list)                  # known to hold at least one
+    suppressible: list[bool] = field(default_factory=list)              # False: printed elsewhere too
     reason: list[str | None] = field(default_factory=list)
     relations: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
     _index: dict[Hashable, int] = field(default_factory=dict)
 
     def add(self, key: Hashable, counts: Sequence[float | None] | None, *, hidden: bool = False,
-            publishable: bool = True, reason: str | None = None) -> int:
+            publishable: bool = True, reason: str | None = None, nonempty: bool = False,
+            suppressible: bool = True) -> int:
         """A cell; `counts` None (or None entries) means the publisher does not know or show them."""
         if key in self._index:
             raise ValueError(f"cell {key!r} added twice")
@@ -59,6 +62,8 @@ class Release:
         unknown = any(math.isnan(v) for v in row)
         self.hidden.append(hidden or unknown or not publishable)
         self.publishable.append(publishable)
+        self.nonempty.append(nonempty)
+        self.suppressible.append(suppressible)
         self.reason.append(reason if reason else (PRIMARY if (hidden or unknown) and publishable else None))
         return self._index[key]
 
@@ -103,6 +108,7 @@ class CellAudit:
     intervals: dict[str, Interval]           # count name -> feasible interval
     protected: bool
     pinned_by: tuple[Hashable, ...] = ()     # shown cells whose values pin a failing bound
+    wide: bool = False                       # protected by width alone (stays so as more is hidden)
 
 
 @dataclass
@@ -142,10 +148,16 @@ class _System:
         matrix.sum_duplicates()
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("presolve", "off")   # keep the basis between objectives (warm start):
+        # only the cost changes between solves, so the last basis stays primal feasible and
+        # primal simplex goes on from it (dual simplex restarts, some 10 times slower here)
+        self.highs.setOptionValue("simplex_strategy", 4)
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = len(cells), len(rows)
         lp.col_cost_ = np.zeros(len(cells))
-        lp.col_lower_ = np.zeros(len(cells))
+        # a cell known to be non-empty has at least 1 in its only system (several: see `audit`)
+        single = len(release.systems) == 1
+        lp.col_lower_ = np.asarray([1.0 if single and release.nonempty[c] else 0.0 for c in cells])
         lp.col_upper_ = np.full(len(cells), _INF)
         lp.row_lower_ = lp.row_upper_ = np.asarray(rhs, dtype=float)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
@@ -231,15 +243,25 @@ def _components(release: Release) -> list[tuple[list[int], list[int]]]:
     return groups
 
 
-def audit(release: Release, policy: Policy) -> Audit:
-    """Every hidden cell's feasible interval per count, and whether the policy holds for it."""
+def audit(release: Release, policy: Policy, proven: dict | None = None, stop_after: int | None = None) -> Audit:
+    """Every hidden cell's feasible interval per count, and whether the policy holds for it.
+
+    `proven` (key -> CellAudit) holds cells an earlier audit of the same release proved wide:
+    hiding more cells only widens intervals, so a width that protected a cell still does, and
+    they are not solved again. `stop_after` ends the audit once that many cells fail (the
+    secondary suppression fixes a few at a time; its final audit is always complete).
+    """
+    proven = proven or {}
+    failing = 0
     results: dict[Hashable, CellAudit] = {}
     solves = 0
     names = release.systems
     for cells, rows in _components(release):
+        if stop_after is not None and failing >= stop_after:
+            break
         if not rows:   # hidden cells in no relation with a shown cell: anything from 0 up
             for cell in cells:
-                results[release.keys[cell]] = CellAudit(
+                results[release.keys[cell]] = audited = CellAudit(
                     release.keys[cell], {name: Interval(0.0, math.inf) for name in release.count_names()}, True)
             continue
         systems = [_System(release, s, cells, rows) for s in range(len(names))]
@@ -257,31 +279,46 @@ def audit(release: Release, policy: Policy) -> Audit:
             return Interval(exact[(s, j, False)][0], exact[(s, j, True)][0])
 
         for j, cell in enumerate(cells):
+            if stop_after is not None and failing >= stop_after:
+                break
+            if release.keys[cell] in proven:
+                results[release.keys[cell]] = proven[release.keys[cell]]
+                continue
             def counts(need_exact: set[int]) -> dict[str, Interval]:
                 got = {name: interval(s, j, s in need_exact) for s, name in enumerate(names)}
                 for name, summed in release.derived.items():
                     parts = [got[p] for p in summed]
-                    got[name] = Interval(sum(p.low for p in parts), sum(p.high for p in parts))
+                    low = sum(p.low for p in parts)
+                    got[name] = Interval(max(low, 1.0) if release.nonempty[cell] else low, sum(p.high for p in parts))
                 return got
 
-            def ok(found: dict[str, Interval]) -> bool:
-                return all(policy.protects(math.ceil(i.low - _EPS), math.floor(i.high + _EPS)) if
-                           math.isfinite(i.high) else True for i in found.values())
+            def ok(found: dict[str, Interval], exact_bounds: bool) -> bool:
+                # points seen so far give an inner interval: only its width proves protection;
+                # "at or above the limit" and "exactly 0" need the exact bounds
+                return all(True if not math.isfinite(i.high) else
+                           policy.protects(math.ceil(i.low - _EPS), math.floor(i.high + _EPS)) if exact_bounds
+                           else math.floor(i.high + _EPS) - math.ceil(i.low - _EPS) >= policy.protection_width
+                           for i in found.values())
 
             found = counts(set())
-            if not ok(found):   # the points seen so far do not prove it: solve its bounds exactly
+            protected = ok(found, False)
+            wide = protected
+            if not protected:   # the points seen so far do not prove it: solve its bounds exactly
                 found = counts(set(range(len(names))))
-            protected = ok(found)
+                protected = ok(found, True)
             pinned: set[int] = set()
             if not protected:
                 for s in range(len(names)):
                     for upper in (True, False):
                         pinned.update(exact.get((s, j, upper), (0, ()))[1])
-            results[release.keys[cell]] = CellAudit(
+            results[release.keys[cell]] = audited = CellAudit(
                 release.keys[cell],
                 {name: Interval(math.ceil(i.low - _EPS), math.floor(i.high + _EPS) if math.isfinite(i.high)
                                 else math.inf) for name, i in found.items()},
                 protected, tuple(release.keys[c] for c in sorted(pinned)))
+            if wide:
+                audited.wide = True
+            failing += not protected
         solves += sum(system.solves for system in systems)
     return Audit(results, solves)
 
@@ -307,8 +344,10 @@ def protect(release: Release, policy: Policy, max_rounds: int = 200) -> Audit:
     protection width in every system, then the smallest. A cell whose pinning cells are all
     hidden already takes the smallest shown cell of a relation it is in.
     """
+    proven: dict = {}
     for _ in range(max_rounds):
-        result = audit(release, policy)
+        result = audit(release, policy, proven, stop_after=16)
+        proven = {key: cell for key, cell in result.cells.items() if cell.wide}
         if result.passed:
             return result
         touched: set[int] = set()
@@ -317,12 +356,14 @@ def protect(release: Release, policy: Policy, max_rounds: int = 200) -> Audit:
             near = _related(release, cell)
             if near & touched:
                 continue
-            candidates = [release.index(k) for k in failing.pinned_by]
-            candidates = [c for c in candidates if release.publishable[c] and not release.hidden[c]]
+            def open_(c: int) -> bool:
+                return release.publishable[c] and release.suppressible[c] and not release.hidden[c]
+
+            candidates = [c for c in (release.index(k) for k in failing.pinned_by) if open_(c)]
             if not candidates:
-                candidates = [c for c in near if release.publishable[c] and not release.hidden[c]]
+                candidates = [c for c in near if open_(c)]
             if not candidates:
-                candidates = [c for c in range(len(release.keys)) if release.publishable[c] and not release.hidden[c]]
+                candidates = [c for c in range(len(release.keys)) if open_(c)]
             if not candidates:
                 continue
             chosen = min(candidates, key=lambda c: (

@@ -16,6 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..errors import UsageError
+from ..rules import dbt_var, load_rules
+
 # Marts with one row per patient, scan or result (contract section 6): they stay in the restricted
 # snapshot and leave it only through `osteoreg export --restricted`, which is audited.
 ROW_LEVEL_MARTS = frozenset({"dim_patient", "fct_lab_result", "fct_bmd_assessment", "fct_deficiency_flags",
@@ -51,5 +54,16 @@ class Policy:
 def policy_from(value: Callable[[str], object]) -> Policy:
     """The policy from a rule reader (`RulesInEffect.value`): the build's values, not defaults."""
     limit = int(value("small_cell_limit"))
-    width = value("disclosure_protection_width")
+    try:
+        width = value("disclosure_protection_width")
+    except UsageError:   # a build from before the rule existed: its protection was the limit
+        width = None
     return Policy(limit=limit, protection_width=limit if width is None else int(width))
+
+
+def load_policy(conn) -> Policy:
+    """The policy of the build behind `conn` (a warehouse or snapshot connection), from
+    `marts.rules_in_effect`; without a connection (nothing built yet) the project's defaults."""
+    if conn is None:
+        return policy_from(dbt_var)
+    return policy_from(load_rules(conn).value)

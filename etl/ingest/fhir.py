@@ -28,7 +28,6 @@ Choices (documented in the report and the contract's spirit):
 """
 from __future__ import annotations
 
-import csv
 import json
 import uuid
 from pathlib import Path

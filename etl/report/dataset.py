@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 
@@ -21,19 +22,10 @@ CATEGORIES = WHO_CATEGORIES + ("below_expected_range_for_age", "within_expected_
 MATCHED_LABS = ("mg_mmol_l", "vitd_nmol_l", "calcium_mmol_l", "albumin_g_l", "phosphate_mmol_l", "pth_ng_l",
                 "crp_mg_l", "beta_ctx_ng_ml", "p1np_ng_ml")
 
+SQL_DIR = Path(__file__).resolve().parent / "sql"
 # Each patient's latest assessment with a WHO category, with the labs matched to it: the
 # cross-sectional unit of both studies (one row per patient keeps the tests' independence).
-ANALYSIS_SET = """
-SELECT
-    a.assessment_id, a.patient_key, a.scan_date, a.age_at_scan, a.sex, a.who_category, a.iscd_category,
-    a.min_t_score, a.bmd_lumbar_spine, a.bmd_femoral_neck, a.bmd_total_hip, a.bmi,
-    f.mg_mmol_l, f.mg_deficient, f.mg_below_op_cutoff, f.vitd_nmol_l, f.vitd_status,
-    f.calcium_mmol_l, f.phosphate_mmol_l, f.pth_ng_l, f.crp_mg_l, f.beta_ctx_ng_ml, f.p1np_ng_ml
-FROM marts.fct_bmd_assessment AS a
-LEFT JOIN marts.fct_deficiency_flags AS f ON f.assessment_id = a.assessment_id
-WHERE a.who_category IS NOT NULL
-QUALIFY row_number() OVER (PARTITION BY a.patient_key ORDER BY a.scan_date DESC, a.assessment_id DESC) = 1
-"""
+ANALYSIS_SET = (SQL_DIR / "analysis_set.sql").read_text(encoding="utf-8")
 
 
 def age_band_labels(conn) -> list[str]:
@@ -41,31 +33,6 @@ def age_band_labels(conn) -> list[str]:
     rows = conn.execute("""SELECT age_band FROM marts.fct_bmd_assessment WHERE age_band IS NOT NULL
                            GROUP BY age_band ORDER BY min(age_at_scan)""").fetchall()
     return [row[0] for row in rows]
-
-
-def prevalence_by_category_and_age_sql() -> str:
-    """Patients counted as the prevalence marts count them (once per calendar year, through the
-    latest assessment of that year with a matched plausible magnesium; dbt macro
-    `mg_prevalence_population`), pooled over the years, by the category that applies
-    (iscd_category, see CATEGORIES), age band and both. Each cell counts patient-years."""
-    return f"""
-WITH population AS (
-    SELECT a.iscd_category AS category, a.age_band, f.mg_deficient
-    FROM marts.fct_bmd_assessment AS a
-    JOIN marts.fct_deficiency_flags AS f ON f.assessment_id = a.assessment_id
-    WHERE f.mg_mmol_l IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY a.patient_key, extract(year FROM a.scan_date)
-                               ORDER BY a.scan_date DESC) = 1
-)
-SELECT
-    CASE WHEN grouping(category) = 1 THEN 'all' ELSE category END AS category,
-    CASE WHEN grouping(age_band) = 1 THEN 'all' ELSE age_band END AS age_band,
-    count(*) AS n_assessed,
-    count(*) FILTER (WHERE mg_deficient) AS n_deficient
-FROM population
-WHERE category IS NOT NULL AND age_band IS NOT NULL
-GROUP BY GROUPING SETS ((category, age_band), (category), (age_band), ())
-"""
 
 
 @dataclass
@@ -166,8 +133,11 @@ def prevalence_by_year(conn) -> pd.DataFrame:
     return conn.sql("SELECT * FROM marts.mg_deficiency_prevalence_by_year ORDER BY year").df()
 
 
-def prevalence_by_category_and_age(conn) -> pd.DataFrame:
-    return conn.sql(prevalence_by_category_and_age_sql()).df()
+def prevalence_by_category_and_age(conn) -> list[dict]:
+    """The grid mart (WHO category x age band with both margins), as published."""
+    cursor = conn.execute("SELECT * FROM marts.mg_deficiency_by_category_age")
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def current_models(conn) -> list[dict]:

@@ -8,6 +8,7 @@ import pytest
 
 from etl import sql
 from etl.paths import PROJECT_ROOT
+from etl.publish import snapshot_path
 from etl.report.disclosure import small_cell_limit
 from etl.rules import dbt_var
 
@@ -44,7 +45,7 @@ def test_example_query_runs_on_the_demo_warehouse(demo, name):
 
 
 def _trend(demo, columns, result):
-    mart = rows(demo.path, "SELECT year, n_assessed FROM marts.mg_deficiency_prevalence_by_year "
+    mart = rows(snapshot_path(demo.path), "SELECT year, n_assessed FROM marts.mg_deficiency_prevalence_by_year "
                            "WHERE NOT suppressed ORDER BY year")
     assert list(zip(columns["year"], columns["n_assessed"])) == mart
 

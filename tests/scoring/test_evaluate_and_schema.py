@@ -71,8 +71,7 @@ def test_version_depends_on_parameters_only_and_imputation_applies():
 
 def test_migration_0003_upgrades_and_downgrades(tmp_path):
     path = tmp_path / "osteoreg.duckdb"
-    warehouse.upgrade(path)
-    assert warehouse.downgrade(path, "0003_scoring_models") == "0003_scoring_models"
+    assert warehouse.upgrade(path, "0003_scoring_models") == "0003_scoring_models"
     columns = "SELECT column_name FROM information_schema.columns WHERE table_schema = 'scoring' AND table_name = 'models'"
     assert {"is_current", "origin", "training_fingerprint", "model_card"} <= {r[0] for r in rows(path, columns)}
     assert warehouse.downgrade(path, "0002_quality_results") == "0002_quality_results"

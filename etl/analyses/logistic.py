@@ -69,5 +69,8 @@ def odds_ratio(frame: pd.DataFrame, outcome: str, term: str, covariates: list[st
                          "the model could not be fitted on these patients")
     z = float(stats.norm.isf(alpha / 2))
     beta, se = float(result.params[term]) * scale, float(result.bse[term]) * scale
+    if abs(beta) + z * se > 50:   # separation: an OR beyond e^50 is no estimate
+        return OddsRatio(label or term, None, None, None, None, n, events, exposed,
+                         "no estimate: the outcome is (almost) separated by this term")
     return OddsRatio(label or term, math.exp(beta), math.exp(beta - z * se), math.exp(beta + z * se),
                      float(result.pvalues[term]), n, events, exposed)

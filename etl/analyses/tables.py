@@ -29,8 +29,8 @@ class GroupRow:
     values: dict[str, dict | None]
     p_value: float | None = None
     test: str | None = None
-    n_censored: int = 0
-    n_left_out: int = 0           # rows not compared (e.g. BMD without a manufacturer)
+    n_censored: int | None = 0   # None: a small count, withheld
+    n_left_out: int | None = 0          # rows not compared (e.g. BMD without a manufacturer)
 
 
 @dataclass
@@ -93,7 +93,7 @@ def continuous_row(frame: pd.DataFrame, group_column: str, groups: dict, column:
     censored_column = f"{column}_censored"
     n_censored = int(frame[censored_column].fillna(False).astype(bool).sum()) if censored_column in frame else 0
     return GroupRow(column, label, "median [IQR]" if skewed else "mean (SD)", cells, numbers, p_value, test,
-                    0 if is_small(n_censored, limit) else n_censored)
+                    None if is_small(n_censored, limit) else n_censored)
 
 
 def compare(frame: pd.DataFrame, group_column: str, groups: dict, variables, bmd_columns=(),
@@ -123,7 +123,7 @@ def compare(frame: pd.DataFrame, group_column: str, groups: dict, variables, bmd
             table.rows.append(GroupRow("bmd_without_manufacturer", "BMD without a recorded manufacturer "
                                        "(not compared)", "n", {g: "" for g in groups.values()},
                                        {g: {} for g in groups.values()},
-                                       n_left_out=0 if is_small(left_out, limit) else left_out))
+                                       n_left_out=None if is_small(left_out, limit) else left_out))
     return table
 
 

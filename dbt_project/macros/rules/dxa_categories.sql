@@ -16,10 +16,16 @@ end
 {#- ISCD 2019: WHO categories for age >= 50 or postmenopausal women; otherwise by Z-score
     (Z <= -2.0 below, else within the expected range for age). Empty when the age (or the
     Z-score) needed to decide is unknown. -#}
+{#- ISCD 2019 / contract section 6: the WHO T-score criteria apply from var
+    iscd_who_applies_from_age and to postmenopausal women; empty when neither is known. -#}
+{% macro who_criteria_apply(age_at_scan, sex, menopausal_status) -%}
+({{ age_at_scan }} >= {{ var('iscd_who_applies_from_age') }}
+ or ({{ sex }} = 'F' and {{ menopausal_status }} = 'post'))
+{%- endmacro %}
+
 {% macro iscd_category(who_category, age_at_scan, sex, menopausal_status, min_z_score) -%}
 case
-    when {{ age_at_scan }} >= {{ var('iscd_who_applies_from_age') }}
-         or ({{ sex }} = 'F' and {{ menopausal_status }} = 'post') then {{ who_category }}
+    when {{ who_criteria_apply(age_at_scan, sex, menopausal_status) }} then {{ who_category }}
     when {{ age_at_scan }} is null or {{ min_z_score }} is null then null
     when {{ min_z_score }} <= {{ var('iscd_z_score_max_below_expected') }} then 'below_expected_range_for_age'
     else 'within_expected_range_for_age'

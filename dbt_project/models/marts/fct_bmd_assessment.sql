@@ -36,6 +36,15 @@ categorised as (
         assessments.*,
         {{ who_category('min_t_score', 'has_fragility_fracture') }} as who_category
     from assessments
+),
+
+labelled as (
+    select
+        categorised.*,
+        who.is_densitometric_osteoporosis
+    from categorised
+    left join {{ ref('who_categories') }} as who
+        on who.who_category = categorised.who_category
 )
 
 select
@@ -53,6 +62,9 @@ select
     min_t_score_site,
     who_category,
     {{ iscd_category('who_category', 'age_at_scan', 'sex', 'menopausal_status', 'min_z_score') }} as iscd_category,
+    -- The risk models' outcome (osteoreg issue 15): seed who_categories; empty without a category.
+    is_densitometric_osteoporosis,
+    coalesce({{ who_criteria_apply('age_at_scan', 'sex', 'menopausal_status') }}, false) as who_criteria_apply,
     z_score_lumbar_spine,
     z_score_femoral_neck,
     z_score_total_hip,
@@ -65,4 +77,4 @@ select
     bmi,
     has_fragility_fracture,
     has_implausible_value
-from categorised
+from labelled

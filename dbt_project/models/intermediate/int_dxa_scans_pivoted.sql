@@ -19,6 +19,9 @@ with pivoted as (
         {%- endfor %}
         max(case when height_cm_is_plausible then height_cm end) as height_cm,
         max(case when weight_kg_is_plausible then weight_kg end) as weight_kg,
+        -- the scanner's manufacturer as sent (raw BMD compares only within one); empty when the
+        -- scan's rows name several
+        case when count(distinct trim(manufacturer)) = 1 then min(trim(manufacturer)) end as manufacturer,
         max(case
             when not t_score_is_plausible or not z_score_is_plausible or not bmd_g_cm2_is_plausible
               or not height_cm_is_plausible or not weight_kg_is_plausible then 1
@@ -39,6 +42,7 @@ select
     {%- endfor %}
     pivoted.height_cm,
     pivoted.weight_kg,
+    pivoted.manufacturer,
     pivoted.has_implausible_value,
     {{ lowest_of(['t_score_lumbar_spine', 't_score_femoral_neck', 't_score_total_hip']) }} as min_t_score,
     {{ label_of_lowest([

@@ -22,6 +22,7 @@ with assessments as (
         scans.height_cm,
         scans.weight_kg,
         scans.bmi,
+        scans.manufacturer,
         scans.has_implausible_value,
         coalesce(fractures.first_fragility_fracture_date <= scans.scan_date, false) as has_fragility_fracture
     from {{ ref('int_dxa_scans_pivoted') }} as scans
@@ -75,6 +76,7 @@ select
     height_cm,
     weight_kg,
     bmi,
+    manufacturer,
     has_fragility_fracture,
     has_implausible_value
 from labelled

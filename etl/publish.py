@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from . import __version__, warehouse
+from .analyses.snapshot import write_tables as write_analysis_tables
 from .errors import OsteoregError, WarehouseLockedError
 
 PUBLISHED_SCHEMAS = ("marts", "scoring", "audit")
@@ -121,6 +122,7 @@ def _write_snapshot(warehouse_path: Path, partial: Path) -> tuple[list[str], int
                          f"FROM {_SOURCE}.{schema}.{_quote(table)}").fetchall()
             rows += conn.execute(f"SELECT count(*) FROM {schema}.{_quote(table)}").fetchall()[0][0]
             names.append(f"{schema}.{table}")
+        names += write_analysis_tables(conn)  # the studies' analyses, aggregates only (etl/analyses)
         conn.execute(f"CREATE TABLE {SNAPSHOT_INFO} (published_at TIMESTAMPTZ, warehouse VARCHAR, "
                      "schema_revision VARCHAR, osteoreg_version VARCHAR, tables INTEGER, rows BIGINT)").fetchall()
         conn.execute(f"INSERT INTO {SNAPSHOT_INFO} VALUES (?, ?, ?, ?, ?, ?)",

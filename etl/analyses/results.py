@@ -1,0 +1,163 @@
+"""All analyses on one database (warehouse or snapshot), and their aggregate tables.
+
+`run` reads the frames and calls each analysis; `tables` turns the results into the tables
+that are published (schema `analyses` of the snapshot) and written as CSV by the report: counts,
+estimates, intervals and curves on grids, never a row per patient, every count behind a figure
+past the small-cell rule (`disclosure`).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..rules import dbt_var
+from . import ali, population, shi, side_by_side, standardised
+from .disclosure import is_small, small_cell_limit
+from .settings import DEFAULT, SHI_MG_AUC, SHI_MG_OR, AnalysisSettings
+
+ROC_CURVE_POINTS = 51         # a drawn ROC curve on a grid of false-positive rates, not per patient
+
+
+def confidence_alpha() -> float:
+    """The two-sided alpha of the registry's intervals, from dbt var wilson_z (as the report)."""
+    return float(2 * stats.norm.sf(float(dbt_var("wilson_z"))))
+
+
+@dataclass
+class Prevalence:
+    standard: str
+    yearly: pd.DataFrame
+    trend: standardised.Trend | None
+    latest_complete_year: int | None
+
+
+@dataclass
+class Analyses:
+    shi: shi.ShiResult | None
+    ali: ali.AliResult | None
+    prevalence: Prevalence | None
+    missing: dict[str, list[str]] = field(default_factory=dict)     # analysis -> marts it lacked
+
+
+def prevalence(counts: pd.DataFrame, last_scan, settings: AnalysisSettings, alpha: float) -> Prevalence:
+    if settings.standard_population == "esp2013":
+        weights = standardised.esp_weights(dbt_var("age_band_lower_bounds"))
+    elif settings.standard_population == "registry_pooled":
+        weights = standardised.pooled_weights(counts[counts["sex"].isin(standardised.SEXES)])
+    else:
+        raise ValueError(f"Unknown standard population {settings.standard_population!r}.")
+    yearly = standardised.yearly(counts, weights, alpha) if len(counts) else pd.DataFrame()
+    latest = standardised.latest_complete_year(yearly["year"].tolist() if len(yearly) else [], last_scan)
+    return Prevalence(settings.standard_population, yearly,
+                      standardised.trend(counts[counts["sex"].isin(standardised.SEXES)], alpha) if len(counts) else None,
+                      latest)
+
+
+def run(conn, settings: AnalysisSettings = DEFAULT) -> Analyses:
+    alpha = confidence_alpha()
+    missing = {name: population.missing_marts(conn, name) for name in population.REQUIRED}
+    shi_result = shi.analyse(population.shi_frame(conn), settings, alpha) if not missing["shi"] else None
+    ali_result = ali.analyse(population.ali_frame(conn), alpha) if not missing["ali"] else None
+    prevalence_result = prevalence(population.prevalence_counts(conn), population.last_scan_date(conn), settings,
+                                   alpha) if not missing["prevalence"] else None
+    return Analyses(shi_result, ali_result, prevalence_result, {k: v for k, v in missing.items() if v})
+
+
+def _ratio_rows(ratios, **extra) -> list[dict]:
+    return [{**asdict(r), **extra} for r in ratios]
+
+
+def _thinned_curve(marker: str, curve: pd.DataFrame) -> pd.DataFrame:
+    grid = np.linspace(0, 1, ROC_CURVE_POINTS)
+    tpr = np.interp(grid, curve["fpr"].to_numpy(), curve["tpr"].to_numpy())
+    return pd.DataFrame({"marker": marker, "fpr": grid, "tpr": tpr})
+
+
+def _yearly_published(prev: Prevalence) -> pd.DataFrame:
+    """Years with a small count (patients, deficient or not deficient) keep only the year."""
+    limit = small_cell_limit()
+    frame = prev.yearly.copy()
+    if not len(frame):
+        return frame
+    hidden = frame.apply(lambda r: any(is_small(int(n), limit) for n in
+                                       (r["n_assessed"], r["n_deficient"], r["n_assessed"] - r["n_deficient"])), axis=1)
+    frame["n_unknown_sex"] = frame["n_unknown_sex"].where(~frame["n_unknown_sex"].map(lambda n: is_small(n, limit)))
+    for column in frame.columns:
+        if column not in ("year", "n_unknown_sex"):
+            frame[column] = frame[column].astype("float64").where(~hidden)
+    frame["suppressed"] = hidden
+    frame["standard"] = prev.standard
+    frame["complete_year"] = frame["year"] <= (prev.latest_complete_year or -1)
+    return frame
+
+
+def tables(result: Analyses) -> dict[str, pd.DataFrame]:
+    out: dict[str, pd.DataFrame] = {"studies_side_by_side": side_by_side.table(result.shi, result.ali)}
+    if result.shi is not None:
+        s = result.shi
+        out["shi_odds_ratios"] = pd.DataFrame(_ratio_rows(s.odds_ratios)).drop(columns=["n_exposed"]).assign(
+            paper_odds_ratio=[SHI_MG_OR.estimate, None], paper_ci_low=[SHI_MG_OR.ci_low, None],
+            paper_ci_high=[SHI_MG_OR.ci_high, None])
+        rocs, curves = [], []
+        for r in s.rocs:
+            rocs.append({"marker": r.marker, "n": r.n, "n_outcomes": r.n_outcomes,
+                         "auroc": r.auroc.auroc if r.auroc else None, "ci_low": r.auroc.ci_low if r.auroc else None,
+                         "ci_high": r.auroc.ci_high if r.auroc else None,
+                         "youden_cutoff": r.youden.cutoff if r.youden else None,
+                         "youden_sensitivity": r.youden.sensitivity if r.youden else None,
+                         "youden_specificity": r.youden.specificity if r.youden else None,
+                         "paper_cutoff_sensitivity": r.paper_cutoff_sensitivity,
+                         "paper_cutoff_specificity": r.paper_cutoff_specificity,
+                         "paper_auroc": SHI_MG_AUC.estimate if r.marker == "magnesium" else None, "reason": r.reason})
+            if r.curve is not None:
+                curves.append(_thinned_curve(r.marker, r.curve))
+        out["shi_marker_roc"] = pd.DataFrame(rocs)
+        if curves:
+            out["shi_roc_curves"] = pd.concat(curves, ignore_index=True)
+        out["shi_group_tables"] = pd.concat([t.frame().assign(comparison=name) for name, t in s.tables.items()],
+                                            ignore_index=True)
+        if isinstance(s.model, str):
+            out["shi_model_comparison"] = pd.DataFrame([{"model": "local model", "reason": s.model}])
+        else:
+            m = s.model
+            out["shi_local_model"] = pd.DataFrame(_ratio_rows(m.odds_ratios)).drop(columns=["n_exposed", "reason"])
+            compared = {other: c for _, other, c in m.comparisons}
+            out["shi_model_comparison"] = pd.DataFrame([
+                {"model": name, "n": a.n, "n_outcomes": a.n_outcomes, "auroc": a.auroc, "ci_low": a.ci_low,
+                 "ci_high": a.ci_high, "difference_from_local_model": compared[name].difference if name in compared else None,
+                 "difference_ci_low": compared[name].ci_low if name in compared else None,
+                 "difference_ci_high": compared[name].ci_high if name in compared else None,
+                 "paired_delong_p": compared[name].p_value if name in compared else None,
+                 "calibration_intercept": m.calibration_intercept if name == "local model" else None,
+                 "calibration_slope": m.calibration_slope if name == "local model" else None}
+                for name, a in m.aurocs.items()])
+            c = m.calibration
+            out["shi_calibration_curve"] = pd.DataFrame({"predicted": c.grid, "observed": c.observed,
+                                                         "band_low": c.band_low, "band_high": c.band_high})
+            out["shi_decision_curve"] = m.decision.drop(columns=["n_treated"])
+            nomo = m.nomogram
+            rows = [{"axis": sc.predictor, "value": v, "points": p} for sc in nomo.scales
+                    for v, p in zip(sc.values, sc.points)]
+            rows += [{"axis": "total points", "value": p, "points": t} for t, p in zip(nomo.total_points, nomo.probability)]
+            out["shi_nomogram"] = pd.DataFrame(rows)
+    if result.ali is not None:
+        a = result.ali
+        out["ali_correlations"] = pd.DataFrame([asdict(c) for c in a.correlations])
+        w = a.weight
+        out["ali_odds_ratios"] = pd.DataFrame(_ratio_rows(a.odds_ratios) + [
+            {"term": "magnesium deficiency / vitamin D deficiency (ratio of ORs, one model)", "odds_ratio": w.ratio,
+             "ci_low": w.ci_low, "ci_high": w.ci_high, "p_value": w.p_value, "n": w.n, "n_outcomes": None,
+             "n_exposed": None, "reason": w.reason}]).drop(columns=["n_exposed"])
+    if result.prevalence is not None:
+        p = result.prevalence
+        out["mg_deficiency_standardised"] = _yearly_published(p)
+        t = p.trend
+        out["mg_deficiency_trend"] = pd.DataFrame([{
+            "standard": p.standard, "latest_complete_year": p.latest_complete_year,
+            "odds_ratio_per_year": t.odds_ratio_per_year if t else None, "ci_low": t.ci_low if t else None,
+            "ci_high": t.ci_high if t else None, "p_value": t.p_value if t else None, "years": t.years if t else None,
+            "test": "binomial regression on year, sex and age band"}])
+    return out

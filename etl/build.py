@@ -16,11 +16,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import __version__
 from .errors import BlockingProblem
 from .paths import DBT_PROJECT_DIR
+from .rules import refuse_unknown_vars
 from .warehouse import ensure_current, session
 
 WAREHOUSE_ENV = "OSTEOREG_WAREHOUSE_PATH"
+# marts.rules_in_effect records the osteoreg version that ran the build from here.
+VERSION_ENV = "OSTEOREG_VERSION"
 
 # dbt's resource types as a user reads them in a sentence.
 _KIND = {"model": "model", "seed": "seed", "test": "test", "unit_test": "unit test",
@@ -39,6 +43,7 @@ class NodeResult:
     seconds: float
     message: str | None = None
     failures: int | None = None
+    description: str | None = None   # the node's YAML description (what a warning means)
 
 
 @dataclass
@@ -66,6 +71,11 @@ class BuildResult:
     def unit_tests(self) -> int:
         return self.count("unit_test")
 
+    @property
+    def warnings(self) -> list[NodeResult]:
+        """Tests configured to warn that found rows (e.g. a source sending only radius DXA rows)."""
+        return [node for node in self.nodes if node.status == "warn"]
+
     def node(self, name: str) -> NodeResult:
         return next(node for node in self.nodes if node.name == name)
 
@@ -81,8 +91,11 @@ def build(warehouse_path: Path, vars: dict | None = None, select: str | None = N
     """Run `dbt build` (seeds, models, unit and data tests) on the warehouse.
 
     Raises BlockingProblem naming the first failing node when any model, seed or test fails, so
-    the pipeline stops before quality checks and scoring read half-built marts.
+    the pipeline stops before quality checks and scoring read half-built marts. Raises
+    UsageError, before anything runs, when `vars` names a var the project does not define.
     """
+    if vars:
+        refuse_unknown_vars(vars)
     warehouse_path = Path(warehouse_path).absolute()
     ensure_current(warehouse_path)
     with session(warehouse_path):
@@ -123,7 +136,8 @@ def build(warehouse_path: Path, vars: dict | None = None, select: str | None = N
 
     started = time.perf_counter()
     try:
-        with dbt_environment({WAREHOUSE_ENV: str(warehouse_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
+        with dbt_environment({WAREHOUSE_ENV: str(warehouse_path), VERSION_ENV: __version__,
+                              "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
             outcome = dbtRunner(callbacks=[on_event]).invoke(args)
     finally:
         release_warehouse()
@@ -169,6 +183,7 @@ def _final_node_result(run) -> NodeResult:
         seconds=float(run.execution_time or 0.0),
         message=_node_message(run.message),
         failures=int(run.failures) if run.failures else None,
+        description=" ".join((getattr(node, "description", "") or "").split()) or None,
     )
 
 

@@ -98,14 +98,14 @@ def _parse_vars(text: Optional[str]) -> Optional[dict]:
     except yaml.YAMLError:
         value = None
     if not isinstance(value, dict):
-        raise UsageError(f"--vars must be a YAML or JSON mapping such as '{{mg_deficiency_below_mmol_l: 0.70}}', not {text!r}.")
+        raise UsageError(f"--vars must be a YAML or JSON mapping such as '{{mg_deficient_below_mmol_l: 0.70}}', not {text!r}.")
     return value
 
 
 @app.command()
 def build(
     ctx: typer.Context,
-    vars: Optional[str] = typer.Option(None, "--vars", help="dbt vars as YAML/JSON, e.g. '{small_cell_limit: 5}'."),
+    vars: Optional[str] = typer.Option(None, "--vars", help="Rules (dbt vars) as YAML/JSON, e.g. '{mg_deficient_below_mmol_l: 0.70}'."),
     select: Optional[str] = typer.Option(None, "--select", "-s", help="dbt node selection (default: everything)."),
     warehouse: Optional[Path] = WarehouseOption,
 ) -> None:

@@ -106,6 +106,10 @@ def build(warehouse_path: Path, console: Console, vars: dict | None = None, sele
     console.print(f"dbt build: {result.count('seed')} seeds, {result.count('model')} models, "
                   f"{result.count('test')} data tests, {result.count('unit_test')} unit tests passed "
                   f"in {result.seconds:.1f} s.", highlight=False)
+    for warning in result.warnings:
+        rows = warning.failures or 0
+        console.print(f"  [yellow]warning[/yellow] {warning.description or warning.name} "
+                      f"(dbt test {warning.name}: {rows} row{'' if rows == 1 else 's'})", highlight=False)
     return result
 
 

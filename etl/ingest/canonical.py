@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .numbers import FLAT_NUMBERS, Numbers
+
 # Column order is the order of the canonical staging tables. `required` columns must be present in
 # a flat file's header for the file to be recognised as that kind.
 KINDS: dict[str, dict[str, list[str]]] = {
@@ -66,6 +68,12 @@ class Batch:
     # `read_csv`): the loader numbers them from this line on, by their order in its typed stage
     # (records, not physical lines: a quoted value spanning lines counts once).
     first_row: int | None = None
+    # How the source writes numbers (decimal comma rules, contract section 2); HL7 and FHIR
+    # readers set `STRICT_NUMBERS`: their numbers never carry a comma.
+    numbers: Numbers = FLAT_NUMBERS
+    # With `first_row`: the DuckDB rejects table of the CSV scan behind `table` (lines that could
+    # not be split into the header's columns), which the loader quarantines as `malformed_row`.
+    rejects: str | None = None
 
 
 @dataclass
@@ -76,3 +84,4 @@ class ReaderResult:
     rows_read: int = 0                # rows, messages' result rows or resources read from the file
     rows_skipped: int = 0             # resources of types the registry does not use (FHIR), counted
     profile: str | None = None
+    scratch: list = field(default_factory=list)  # temporary files the loader removes after the file

@@ -30,6 +30,7 @@ from typing import Any
 
 from ..paths import SEEDS_DIR
 from .canonical import Batch, ReaderResult, Reject
+from .numbers import STRICT_NUMBERS
 
 MENOPAUSAL_STATUS_URL = "https://osteoreg.org/fhir/StructureDefinition/menopausal-status"
 FRAGILITY_URL = "https://osteoreg.org/fhir/StructureDefinition/fracture-fragility"
@@ -356,7 +357,7 @@ def _map_resources(conn, source: str, tag: str, result: ReaderResult) -> None:
         conn.execute(f"CREATE TEMP TABLE {name} AS {query}").fetchall()
         count = conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
         if count:
-            result.batches.append(Batch(kind, name))
+            result.batches.append(Batch(kind, name, numbers=STRICT_NUMBERS))
             rows += count
         else:
             conn.execute(f"DROP TABLE {name}").fetchall()

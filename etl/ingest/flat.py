@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import codecs
 import csv
+import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import duckdb
 
 from ..errors import InputError
 from .canonical import KINDS, Batch, ReaderResult, columns
+from .numbers import FLAT_NUMBERS
 from .profiles import KindMapping, Profile
 
 PARQUET_MAGIC = b"PAR1"
@@ -51,9 +55,11 @@ def sniff_header(path: Path, head: bytes, delimiter: str | None) -> tuple[str, l
     and repeats get a suffix (`note_2`), so the file still loads with those columns in `extra`;
     the loader refuses a repeated name only where it would be read as a registry column.
     """
-    first = _decode(head).splitlines()[0] if head.strip() else ""
+    lines = re.split(r"\r\n|\r|\n", _decode(head), maxsplit=1)
+    first = lines[0].lstrip("\ufeff")
     if not first.strip():
-        raise InputError(f"{path} line 1: the file is empty; a flat export needs a header row.")
+        raise InputError(f"{path} line 1: the file has no header (its first line is blank or it holds only "
+                         "white space); a flat export needs a header row.")
     if delimiter is None:
         delimiter = max(_DELIMITERS, key=first.count)
     sent = [n.strip() for n in next(csv.reader([first], delimiter=delimiter, quotechar='"'))]
@@ -82,21 +88,77 @@ def recognise(path: Path, header: list[str], profiles: list[Profile]) -> tuple[K
         mapping = profile.mapping_for(header)
         if mapping is not None:
             return mapping, profile
-    shown = ", ".join(header[:8]) + (", ..." if len(header) > 8 else "")
     raise InputError(
-        f"{path} line 1: the header ({shown}) is not a patients, labs, dxa or fractures export "
-        "(contract section 2) and matches no source profile; name one with --profile."
+        f"{path} line 1: the header ({_header_summary(header)}) is not a patients, labs, dxa or fractures "
+        "export (contract section 2) and matches no source profile; name one with --profile."
     )
 
 
-def _source_sql(path: Path, fmt: str, delimiter: str, header: list[str], encoding: str | None = None) -> str:
+def _header_summary(header: list[str]) -> str:
+    """What a header has and lacks, naming only registry columns: a file without a header has a
+    data row in its place, and its values (names, ids, dates) must not reach a message."""
+    lowered = {h.strip().lower() for h in header}
+    known = [c for c in dict.fromkeys(c for kind in KINDS for c in columns(kind)) if c in lowered]
+    count = f"{len(header)} column{'' if len(header) == 1 else 's'}"
+    if not known:
+        return f"{count}, none of them a registry column"
+    return f"{count}; registry columns: {', '.join(known)}"
+
+
+def header_recognised(path: Path, head: bytes, profiles: list[Profile]) -> bool:
+    """Whether the first line of a text file is a registry or profile header (for files whose
+    name does not say they hold data, such as `.txt`)."""
+    try:
+        _, header, _ = sniff_header(path, head, None)
+        recognise(path, header, profiles)
+    except (InputError, csv.Error):
+        return False
+    return True
+
+
+def _source_sql(path: Path, fmt: str, delimiter: str, header: list[str], encoding: str | None = None,
+                rejects: str | None = None) -> str:
     if fmt == "parquet":
         return f"read_parquet({_literal(str(path))}, file_row_number = true)"
     # The header was read already; naming every column VARCHAR keeps DuckDB from guessing types.
     names = ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in header)
     encoded = f", encoding = {_literal(encoding)}" if encoding and encoding != "utf-8" else ""
+    # Lines DuckDB cannot split into the header's columns (ragged rows, an unclosed quote, bytes
+    # that are not the encoding, a line over the size limit) go to a rejects table with their line
+    # number and text instead of failing the file; the loader quarantines them as `malformed_row`.
+    kept = (f", store_rejects = true, rejects_table = {_literal(rejects)}, "
+            f"rejects_scan = {_literal(rejects + '_scan')}") if rejects else ""
     return (f"read_csv({_literal(str(path))}, header = true, delim = {_literal(delimiter)}, quote = '\"', "
-            f"escape = '\"', auto_detect = false, columns = {{{names}}}{encoded})")
+            f"escape = '\"', auto_detect = false, columns = {{{names}}}{encoded}{kept})")
+
+
+def _line_endings_mixed(path: Path) -> bool:
+    """Whether a text file ends its lines in more than one way (CRLF, LF, CR): DuckDB's strict
+    CSV reader stops on such a file, and its lenient one silently drops surplus fields."""
+    crlf = cr = lf = 0
+    previous = b""
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            crlf += block.count(b"\r\n") + (previous == b"\r" and block[:1] == b"\n")
+            cr += block.count(b"\r")
+            lf += block.count(b"\n")
+            previous = block[-1:]
+    return (cr > crlf and lf > 0) or (0 < crlf < lf)
+
+
+def _normalised_copy(path: Path, encoding: str) -> Path:
+    """A UTF-8 copy of the file with every line ending as LF, line for line, so the reader sees
+    the same records in the same lines (bytes that are not `encoding` pass through unchanged and
+    are rejected line by line as they would be in the original)."""
+    handle, name = tempfile.mkstemp(prefix="osteoreg-", suffix=".csv")
+    os.close(handle)
+    target = Path(name)
+    errors = "replace" if encoding == "utf-16" else "surrogateescape"
+    out_errors = "strict" if encoding == "utf-16" else "surrogateescape"
+    with path.open("r", encoding=encoding, errors=errors, newline=None) as source, \
+            target.open("w", encoding="utf-8", errors=out_errors, newline="\n") as out:
+        shutil.copyfileobj(source, out, 1 << 20)
+    return target
 
 
 def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: list[Profile],
@@ -119,6 +181,8 @@ def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: lis
 
     by_lower = {h.lower(): h for h in header}
     view = f"src_{abs(hash(str(path))) % 10**12}"
+    scratch: list[Path] = []
+    rejects = None
     if fmt == "parquet":
         rows, first_row = (f"(SELECT *, file_row_number + 1 AS __source_row "
                            f"FROM {_source_sql(path, fmt, delimiter, header)})"), None
@@ -129,7 +193,16 @@ def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: lis
         named = forced or profile
         bom_utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
         encoding = (named.encoding if named else None) or ("utf-16" if bom_utf16 else None)
-        rows, first_row = _source_sql(path, fmt, delimiter, header, encoding), 2
+        read_from = path
+        # DuckDB reads UTF-16 little-endian only, and stops on mixed line endings: such files are
+        # read from a normalised UTF-8 copy (the loader removes it; rows keep their lines).
+        if head.startswith(codecs.BOM_UTF16_BE) or (encoding != "utf-16" and _line_endings_mixed(path)):
+            read_from = _normalised_copy(path, "utf-16" if head.startswith(codecs.BOM_UTF16_BE)
+                                         else "latin-1" if encoding == "latin-1" else "utf-8")
+            scratch.append(read_from)
+            encoding = None
+        rejects = f"{view}_rejects"
+        rows, first_row = _source_sql(read_from, fmt, delimiter, header, encoding, rejects), 2
 
     used: set[str] = set()
     exprs: dict[str, str] = {}
@@ -166,8 +239,10 @@ def read(path: Path, conn: duckdb.DuckDBPyConnection, head: bytes, profiles: lis
     numbered = ["src.__source_row AS source_row"] if first_row is None else []
     select = ", ".join(numbered + [f"{e} AS {name}" for name, e in exprs.items()])
     conn.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {select} FROM {rows} AS src")
-    return ReaderResult(format=fmt, batches=[Batch(mapping.kind, view, mapping.date_formats, first_row)],
-                        profile=profile.name if profile else None)
+    numbers = profile.numbers if profile else FLAT_NUMBERS
+    return ReaderResult(format=fmt, batches=[Batch(mapping.kind, view, mapping.date_formats, first_row, numbers,
+                                                   rejects)],
+                        profile=profile.name if profile else None, scratch=scratch)
 
 
 def _profile_codes(profile: Profile, exprs: dict[str, str]) -> None:
@@ -189,6 +264,12 @@ def _case(expr: str, mapping: dict[str, str]) -> str:
     return f"CASE {expr} {cases} END"
 
 
+def without_values(text: str) -> str:
+    """An error text with anything quoted left out: DuckDB quotes the values it could not read,
+    and a value may be a name or a birth date."""
+    return re.sub(r'"[^"]*"|\'[^\']*\'', "(value left out)", text)
+
+
 def describe_error(path: Path, error: Exception) -> str | None:
     """DuckDB's CSV errors as one sentence naming the file and line."""
     message = str(error)
@@ -198,5 +279,6 @@ def describe_error(path: Path, error: Exception) -> str | None:
         where = f" line {line.group(1)}" if line else ""
         hint = ("; name its encoding in a source profile, e.g. `encoding: latin-1`"
                 if "not utf-8 encoded" in message else "")
-        return f"{path}{where}: the export cannot be read as {('a TSV' if path.suffix == '.tsv' else 'a CSV')} file ({detail or message.splitlines()[0]}){hint}."
+        detail = without_values(detail or message.splitlines()[0])
+        return f"{path}{where}: the export cannot be read as {('a TSV' if path.suffix == '.tsv' else 'a CSV')} file ({detail}){hint}."
     return None

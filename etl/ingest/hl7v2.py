@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from .canonical import Batch, ReaderResult, Reject
+from .numbers import STRICT_NUMBERS
 
 FORMAT = "hl7v2"
 
@@ -249,9 +250,9 @@ def read(path: Path, conn) -> ReaderResult:
         tag = uuid.uuid4().hex[:12]
         if patients:
             table = _temp_table(conn, f"src_hl7_patients_{tag}", patients, PATIENT_COLUMNS)
-            result.batches.append(Batch("patients", table))
+            result.batches.append(Batch("patients", table, numbers=STRICT_NUMBERS))
         if labs:
-            result.batches.append(Batch("labs", _temp_table(conn, f"src_hl7_labs_{tag}", labs, LAB_COLUMNS)))
+            result.batches.append(Batch("labs", _temp_table(conn, f"src_hl7_labs_{tag}", labs, LAB_COLUMNS), numbers=STRICT_NUMBERS))
     finally:
         if collecting:
             gc.enable()

@@ -10,9 +10,11 @@ leaves one `failed` row in `audit.loads`, so a file loads whole or not at all.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,8 +24,8 @@ from pathlib import Path
 import duckdb
 
 from .. import __version__, identity, warehouse
-from ..errors import InputError, OsteoregError
-from . import detect, flat
+from ..errors import InputError, OsteoregError, UsageError
+from . import detect, fhir, flat, hl7v2
 from .canonical import KINDS, Batch, ReaderResult
 from .profiles import Profile, builtin_profiles, load_profile
 from .validate import HASH_PROBE, kind_sql, row_hash, typed_query
@@ -34,6 +36,27 @@ ORDER_KEEPING_OPERATORS = {"PROJECTION", "READ_CSV", "FILTER", "TABLE_SCAN"}
 # Files that describe an export rather than hold its rows (Bulk FHIR `$export` manifests and the
 # synthetic generator's manifest) are passed over when a folder is walked.
 _METADATA_NAMES = {"manifest.json"}
+
+NOT_DATA = "not a data file"
+
+# The share of a flat file's rows that may be malformed (quarantined as `malformed_row`) before the
+# file is refused whole: a file that is mostly unreadable is more likely the wrong file, or the
+# wrong encoding, than an export with a few broken lines.
+MAX_MALFORMED_SHARE = 0.10
+
+
+def max_malformed_share() -> float:
+    """$OSTEOREG_MAX_MALFORMED_SHARE (a fraction, 0 to 1), default MAX_MALFORMED_SHARE."""
+    text = os.environ.get("OSTEOREG_MAX_MALFORMED_SHARE")
+    if not text:
+        return MAX_MALFORMED_SHARE
+    try:
+        share = float(text)
+    except ValueError:
+        share = -1.0
+    if not 0.0 <= share <= 1.0:
+        raise UsageError(f"OSTEOREG_MAX_MALFORMED_SHARE must be a fraction from 0 to 1 (such as 0.1), not {text!r}.")
+    return share
 
 
 @dataclass
@@ -104,7 +127,10 @@ def ingest_paths(
 ) -> IngestReport:
     """Load every file under `paths`; a failed file is reported and the others still load."""
     warehouse_path = Path(warehouse_path)
+    paths = list(paths)
     files = expand(paths)
+    named = {Path(p).absolute() for p in paths if not Path(p).is_dir()}
+    max_malformed_share()  # a bad setting is refused before anything is read
     forced = load_profile(profile_path) if profile_path else None
     profiles = ([forced] if forced else []) + builtin_profiles()
     warehouse.ensure_current(warehouse_path)
@@ -114,11 +140,32 @@ def ingest_paths(
         keep_try_cast_lenient(conn)
         refresh_row_hashes(conn)
         for path in files:
-            outcome = _ingest_file(conn, path, profiles, forced, secret)
+            if path.absolute() not in named and _not_data(path, profiles):
+                outcome = FileOutcome(path=path, status="skipped", message=NOT_DATA)
+            else:
+                outcome = _ingest_file(conn, path, profiles, forced, secret)
             report.files.append(outcome)
             if progress:
                 progress(outcome)
     return report
+
+
+def _not_data(path: Path, profiles: list[Profile]) -> bool:
+    """A file met while walking a folder that clearly holds no export: a document or an image by
+    its extension, a Bulk-FHIR manifest, a `.txt` that is neither HL7 v2 nor a registry header."""
+    suffix = path.suffix.lower()
+    if suffix in detect.NOT_DATA_SUFFIXES:
+        return True
+    if suffix not in (".txt", ".json"):
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        return False  # the load says why it cannot be read
+    if suffix == ".json":
+        return detect.is_export_manifest(head)
+    return not (hl7v2.looks_like(head) or fhir.looks_like(path, head) or flat.header_recognised(path, head, profiles))
 
 
 def keep_try_cast_lenient(conn) -> None:
@@ -164,8 +211,12 @@ def _ingest_file(conn, path: Path, profiles: list[Profile], forced: Profile | No
     started = datetime.now()
     clock = time.perf_counter()
     outcome = FileOutcome(path=path, status="failed")
-    stat = path.stat()
+    stat = None
     try:
+        try:
+            stat = path.stat()
+        except OSError as error:
+            raise InputError(f"{path}: the file cannot be read ({error.strerror or type(error).__name__}).") from None
         quick = _previous_load(conn, path, stat)
         if quick is not None:
             _skipped(outcome, quick[0])
@@ -177,16 +228,13 @@ def _ingest_file(conn, path: Path, profiles: list[Profile], forced: Profile | No
                 digest = pool.submit(_sha256, path)
                 try:
                     _load_file(conn, path, profiles, forced, secret, outcome, digest, stat, started)
-                except (OsteoregError, duckdb.Error):
+                except Exception:
                     earlier = _earlier_load(conn, digest.result())
                     if earlier is None:
                         raise
                     _skipped(outcome, earlier)
-    except OsteoregError as error:
-        outcome.message = str(error)
-    except duckdb.Error as error:
-        outcome.message = flat.describe_error(path, error) or (
-            f"{path}: the file could not be loaded ({str(error).splitlines()[0]}).")
+    except Exception as error:  # noqa: BLE001 - the one place a reader's error becomes a failed load
+        outcome.message = describe_failure(path, outcome.format, error)
     finally:
         _drop_temp_objects(conn)
     outcome.seconds = time.perf_counter() - clock
@@ -196,17 +244,42 @@ def _ingest_file(conn, path: Path, profiles: list[Profile], forced: Profile | No
     return outcome
 
 
+def describe_failure(path: Path, fmt: str | None, error: Exception) -> str:
+    """Any error met while loading one file, as one sentence naming the file (and line and field
+    where known) that never repeats a value from the file: the message is stored in
+    `audit.loads` and published, and a value may be a name or a birth date.
+
+    OsteoregError messages are written to that rule; DuckDB's CSV errors are reduced to their
+    line and the kind of problem; anything else is a defect of a reader, named by the exception
+    type and where it was raised, so the run goes on with the next file.
+    """
+    if isinstance(error, OsteoregError):
+        return str(error)
+    if isinstance(error, duckdb.Error):
+        return flat.describe_error(path, error) or (
+            f"{path}: the file could not be loaded (DuckDB {type(error).__name__}: "
+            f"{flat.without_values(str(error).splitlines()[0])}).")
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if "/etl/" in f.filename.replace(os.sep, "/")]
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    reader = f"the {fmt} reader" if fmt else "osteoreg"
+    return (f"{path}: the file could not be read: {reader} stopped on an unexpected {type(error).__name__}"
+            f"{where}; nothing of it was loaded, and this is a defect in osteoreg worth reporting.")
+
+
 def _load_file(conn, path: Path, profiles: list[Profile], forced: Profile | None, secret: bytes,
                outcome: FileOutcome, digest: Future, stat: os.stat_result, started: datetime) -> None:
     """Read, type and load one file in one transaction; roll it back on any error or if
     `digest` turns out to name bytes loaded before."""
     with path.open("rb") as handle:
         head = handle.read(1 << 16)
+    scratch: list[Path] = []
     conn.execute("BEGIN TRANSACTION")
     try:
         load_id = conn.execute("SELECT coalesce(max(load_id), 0) + 1 FROM audit.loads").fetchall()[0][0]
         outcome.load_id = load_id
-        result = _read(conn, path, head, profiles, forced)
+        outcome.format = detect.detect(path, head)
+        result = _read(conn, path, head, outcome.format, profiles, forced)
+        scratch = result.scratch
         outcome.format, outcome.profile = result.format, result.profile
         outcome.kind = ",".join(dict.fromkeys(b.kind for b in result.batches)) or None
         for batch in result.batches:
@@ -223,8 +296,12 @@ def _load_file(conn, path: Path, profiles: list[Profile], forced: Profile | None
         _record(conn, outcome, digest.result(), stat, started)
         conn.execute("COMMIT")
     except BaseException:
+        outcome.status = "failed"
         conn.execute("ROLLBACK")
         raise
+    finally:
+        for leftover in scratch:
+            leftover.unlink(missing_ok=True)
 
 
 def _earlier_load(conn, digest: str) -> int | None:
@@ -245,8 +322,7 @@ def _skipped(outcome: FileOutcome, earlier: int) -> FileOutcome:
     return outcome
 
 
-def _read(conn, path: Path, head: bytes, profiles: list[Profile], forced: Profile | None) -> ReaderResult:
-    fmt = detect.detect(path, head)
+def _read(conn, path: Path, head: bytes, fmt: str, profiles: list[Profile], forced: Profile | None) -> ReaderResult:
     if fmt in ("csv", "parquet"):
         return flat.read(path, conn, head, profiles, forced)
     reader = detect.reader_for(fmt)
@@ -263,14 +339,16 @@ def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome:
     # lower-cased: DuckDB may keep a source column's spelling (PATIENT_ID) for its canonical alias
     present = [r[0].lower() for r in conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall() if r[0] != "source_row"]
     formats = batch.date_formats
-    spec = kind_sql(batch.kind, formats)
+    spec = kind_sql(batch.kind, formats, batch.numbers)
     typed = _stage_name(load_id, batch.kind)
-    query = typed_query(batch.kind, source, present, formats, numbered=batch.first_row is None)
+    query = typed_query(batch.kind, source, present, formats, numbered=batch.first_row is None,
+                        numbers=batch.numbers)
     if batch.first_row is None:
         conn.execute("SET preserve_insertion_order = false")
         conn.execute(f"CREATE TEMP TABLE {typed} AS {query}")
     else:
-        _stage_in_file_order(conn, typed, query, batch.first_row, path)
+        malformed = _stage_in_file_order(conn, typed, query, batch.first_row, path, batch.rejects)
+        _quarantine_malformed(conn, path, load_id, batch.kind, typed, malformed, outcome)
 
     # First delivery wins inside the file; anything already in raw (same hash, same patient) is a
     # duplicate of an earlier load. The file's hashes are counted once (a 64-bit key, cheap to
@@ -326,7 +404,7 @@ def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome:
     outcome.rows_duplicate += valid - loaded
 
 
-def _stage_in_file_order(conn, typed: str, query: str, first_row: int, path: Path) -> None:
+def _stage_in_file_order(conn, typed: str, query: str, first_row: int, path: Path, rejects: str | None = None) -> str | None:
     """Type a source that has no row numbers (a CSV file) into `typed`, numbering rows by line.
 
     DuckDB's CSV reader gives no row number and `row_number() OVER ()` would make it read the
@@ -334,6 +412,10 @@ def _stage_in_file_order(conn, typed: str, query: str, first_row: int, path: Pat
     keeps the file's order in its `rowid` (which starts at an offset inside a transaction), so the
     parallel read is kept and the typed rows are numbered afterwards. A join would give that order
     up (DuckDB turns a long `IN (...)` list into one), hence the check of the plan first.
+
+    Lines the CSV reader rejected (`rejects`, with their line numbers) are missing from that
+    order; every row after one moves down by the rejected lines before it. Returns the name of a
+    temp table of the rejected lines (line, field, text, problem), or None when there were none.
     """
     operators = plan_operators(conn, query)
     if not operators <= ORDER_KEEPING_OPERATORS:
@@ -343,8 +425,61 @@ def _stage_in_file_order(conn, typed: str, query: str, first_row: int, path: Pat
     conn.execute("SET preserve_insertion_order = true")
     conn.execute(f"CREATE TEMP TABLE {typed}_rows AS {query}")
     first = conn.execute(f"SELECT min(rowid) FROM {typed}_rows").fetchall()[0][0] or 0
-    conn.execute(f"""CREATE TEMP VIEW {typed} AS
-        SELECT rowid - {int(first)} + {int(first_row)} AS source_row, * EXCLUDE (source_row) FROM {typed}_rows""")
+    malformed = None
+    if rejects and conn.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [rejects]).fetchall()[0][0]:
+        malformed = f"{typed}_malformed"
+        # One row per rejected line (DuckDB may report several problems on one line).
+        conn.execute(f"""CREATE TEMP TABLE {malformed} AS
+            SELECT line, arg_min(column_name, column_idx) AS field, any_value(csv_line) AS text,
+                   arg_min(error_type, column_idx) AS problem, arg_min(error_message, column_idx) AS detail
+            FROM {rejects} GROUP BY line""")
+    if malformed and conn.execute(f"SELECT count(*) FROM {malformed}").fetchall()[0][0]:
+        # The k-th rejected line (by line) has `line - first_row - (k - 1)` kept rows before it;
+        # a kept row moves down by the number of rejected lines whose count of kept rows before
+        # them is at most its own position.
+        conn.execute(f"""CREATE TEMP TABLE {typed}_gaps AS
+            SELECT kept_before, max(k) AS k FROM (
+                SELECT line - {int(first_row)} - (row_number() OVER (ORDER BY line) - 1) AS kept_before,
+                       row_number() OVER (ORDER BY line) AS k FROM {malformed})
+            GROUP BY kept_before""")
+        conn.execute(f"""CREATE TEMP VIEW {typed} AS
+            SELECT r.position + {int(first_row)} + coalesce(g.k, 0) AS source_row, r.* EXCLUDE (source_row, position)
+            FROM (SELECT rowid - {int(first)} AS position, * FROM {typed}_rows) AS r
+            ASOF LEFT JOIN {typed}_gaps AS g ON r.position >= g.kept_before""")
+    else:
+        conn.execute(f"""CREATE TEMP VIEW {typed} AS
+            SELECT rowid - {int(first)} + {int(first_row)} AS source_row, * EXCLUDE (source_row) FROM {typed}_rows""")
+    return malformed
+
+
+def _quarantine_malformed(conn, path: Path, load_id: int, kind: str, typed: str, malformed: str | None,
+                          outcome: FileOutcome) -> None:
+    """Quarantine the lines the CSV reader could not split (`malformed_row`, the line as sent as
+    payload), or refuse the whole file when they are more than its allowed share."""
+    if malformed is None:
+        return
+    rejected, first_line, problem, detail = conn.execute(
+        f"SELECT count(*), min(line), arg_min(problem, line), arg_min(detail, line) FROM {malformed}").fetchall()[0]
+    if not rejected:
+        return
+    kept = conn.execute(f"SELECT count(*) FROM {typed}_rows").fetchall()[0][0]
+    share = max_malformed_share()
+    if rejected > share * (rejected + kept):
+        encoding = problem == "INVALID ENCODING"
+        hint = "; name its encoding in a source profile, e.g. `encoding: latin-1`" if encoding else ""
+        what = "a TSV" if outcome.format == "tsv" else "a CSV"
+        raise InputError(
+            f"{path} line {first_line}: the export cannot be read as {what} file ({rejected:,} of "
+            f"{rejected + kept:,} rows are malformed, more than the {share:.0%} allowed "
+            f"(OSTEOREG_MAX_MALFORMED_SHARE); the first: {flat.without_values(detail).rstrip('.')}){hint}.")
+    conn.execute(f"""
+        INSERT INTO audit.quarantine (load_id, source_row, kind, reason, field, payload)
+        SELECT ?, line, ?, 'malformed_row', field, json_object('line', text, 'problem', lower(problem))
+        FROM {malformed}
+    """, [load_id, kind])
+    outcome.rows_read += rejected
+    outcome.rows_quarantined += rejected
 
 
 def plan_operators(conn, query: str) -> set[str]:
@@ -357,8 +492,6 @@ def _quarantine_rejects(conn, load_id: int, result: ReaderResult, outcome: FileO
     """Messages or resources a reader could not turn into rows, kept whole with their reason."""
     if not result.rejects:
         return
-    import json
-
     conn.executemany(
         "INSERT INTO audit.quarantine (load_id, source_row, kind, reason, field, payload) VALUES (?, ?, ?, ?, ?, ?)",
         [[load_id, r.source_row, "message", r.reason, r.field, json.dumps(r.payload, default=str)]
@@ -368,20 +501,21 @@ def _quarantine_rejects(conn, load_id: int, result: ReaderResult, outcome: FileO
     outcome.rows_quarantined += len(result.rejects)
 
 
-def _record(conn, outcome: FileOutcome, digest: str, stat: os.stat_result, started: datetime) -> None:
+def _record(conn, outcome: FileOutcome, digest: str | None, stat: os.stat_result | None, started: datetime) -> None:
     conn.execute(
         f"""INSERT INTO audit.loads (load_id, source_path, sha256, file_size, file_mtime_ns, format, kind, profile,
                rows_read, rows_loaded, rows_quarantined, rows_duplicate, rows_untracked, rows_skipped,
                status, message, started_at, finished_at, osteoreg_version, hash_probe)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {HASH_PROBE})""",
-        [outcome.load_id, str(outcome.path.absolute()), digest, stat.st_size, stat.st_mtime_ns, outcome.format,
+        [outcome.load_id, str(outcome.path.absolute()), digest, stat.st_size if stat else None,
+         stat.st_mtime_ns if stat else None, outcome.format,
          outcome.kind, outcome.profile, outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined,
          outcome.rows_duplicate, outcome.rows_untracked, outcome.rows_skipped, outcome.status, outcome.message,
          started, datetime.now(), __version__],
     )
 
 
-def _record_failure(conn, outcome: FileOutcome, stat: os.stat_result, started: datetime) -> None:
+def _record_failure(conn, outcome: FileOutcome, stat: os.stat_result | None, started: datetime) -> None:
     """The failed load's own row, written after the rollback so nothing else of the file remains."""
     outcome.load_id = conn.execute("SELECT coalesce(max(load_id), 0) + 1 FROM audit.loads").fetchall()[0][0]
     _record(conn, outcome, None, stat, started)

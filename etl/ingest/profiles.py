@@ -16,6 +16,7 @@ import yaml
 from ..errors import InputError
 from ..paths import BUILTIN_PROFILES_DIR
 from .canonical import KINDS, columns
+from .numbers import FLAT_NUMBERS, Numbers
 
 
 @dataclass
@@ -42,6 +43,8 @@ class Profile:
     kinds: list[KindMapping] = field(default_factory=list)
     local_codes: dict[str, dict[str, str]] = field(default_factory=dict)
     default_units: dict[str, str] = field(default_factory=dict)
+    numbers: Numbers = FLAT_NUMBERS   # `numbers: {decimal: ",", thousands: "."}` (contract section 2)
+    patient_id_namespace: str | None = None  # contract section 2a; None: the registry's default
 
     def mapping_for(self, header: list[str]) -> KindMapping | None:
         for mapping in self.kinds:
@@ -117,7 +120,21 @@ def load_profile(path: Path) -> Profile:
         kinds=kinds,
         local_codes=local_codes,
         default_units=_as_str_map(doc.get("default_units"), "default_units", path),
+        numbers=_numbers(doc.get("numbers"), path),
+        patient_id_namespace=str(doc["patient_id_namespace"]) if doc.get("patient_id_namespace") else None,
     )
+
+
+def _numbers(value, path: Path) -> Numbers:
+    """The separators a source names: `numbers: {decimal: ",", thousands: "."}`."""
+    if value is None:
+        return FLAT_NUMBERS
+    spec = _as_str_map(value, "numbers", path)
+    decimal, thousands = spec.get("decimal") or "", spec.get("thousands") or ""
+    if decimal not in (".", ",") or thousands not in ("", ".", ",", " ", "'") or decimal == thousands:
+        raise InputError(f"The source profile {path}: `numbers` needs `decimal` ('.' or ',') and a different "
+                         f"`thousands` separator ('.', ',', ' ', \"'\" or none).")
+    return Numbers(decimal=decimal, thousands=thousands or None)
 
 
 def builtin_profiles() -> list[Profile]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from . import seed_lookup as seed
 from .canonical import columns
+from .numbers import FLAT_NUMBERS, STRICT_NUMBERS, Numbers  # noqa: F401 (STRICT_NUMBERS re-exported)
 
 # An ISO 8601 offset at the end of a timestamp is kept as text and never applied: a result
 # written 2021-11-10T19:14:41-08:00 belongs to 2021-11-10 (registry contract section 2).
@@ -47,12 +48,47 @@ def timestamp(expr: str, formats: list[str]) -> str:
     return f"coalesce({', '.join([iso] + extra)})" if extra else iso
 
 
-def number(expr: str) -> str:
-    """A lab number: plain, or with a decimal comma and/or a leading comparator (`<0,20`)."""
-    plain = f"TRY_CAST({expr} AS DOUBLE)"
-    loose = f"TRY_CAST(replace(regexp_replace({expr}, '^(<=|>=|<|>)\\s*', ''), ',', '.') AS DOUBLE)"
-    value = f"coalesce({plain}, {loose})"
+# A number as SQL and JSON write it (no `1_500`, which DuckDB's cast would take as 1500).
+_PLAIN = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
+_DECIMAL_COMMA = r"[+-]?\d+,\d+"
+# Comma then exactly three digits after 1-3 digits not starting with 0: a thousands group?
+_THOUSANDS_LIKE = r"[+-]?[1-9]\d{0,2}(,\d{3})+"
+
+
+def _unsigned(expr: str) -> str:
+    """The value without a leading comparator (`<0.20`, `>= 150`, `=0.80`)."""
+    return (f"CASE WHEN left({expr}, 1) IN ('<', '>', '=') "
+            f"THEN regexp_replace({expr}, '^(<=|>=|<|>|=)\\s*', '') ELSE {expr} END")
+
+
+def number(expr: str, numbers: Numbers = FLAT_NUMBERS) -> str:
+    """A numeric value from its text, or NULL: plain, with a leading comparator, and with a
+    decimal comma only as `numbers` allows (see `Numbers`)."""
+    bare = _unsigned(expr)
+    if numbers.decimal:
+        text_ = bare
+        if numbers.thousands:
+            text_ = f"replace({text_}, '{numbers.thousands}', '')"
+        if numbers.decimal != ".":
+            text_ = f"replace({text_}, '{numbers.decimal}', '.')"
+        value = f"CASE WHEN regexp_full_match({text_}, '{_PLAIN}') THEN TRY_CAST({text_} AS DOUBLE) END"
+    elif numbers.commas:
+        value = (f"CASE WHEN regexp_full_match({bare}, '{_PLAIN}') THEN TRY_CAST({bare} AS DOUBLE) "
+                 f"WHEN regexp_full_match({bare}, '{_DECIMAL_COMMA}') "
+                 f"AND NOT regexp_full_match({bare}, '{_THOUSANDS_LIKE}') "
+                 f"THEN TRY_CAST(replace({bare}, ',', '.') AS DOUBLE) END")
+    else:
+        value = f"CASE WHEN regexp_full_match({bare}, '{_PLAIN}') THEN TRY_CAST({bare} AS DOUBLE) END"
     return f"CASE WHEN isfinite({value}) THEN {value} END"
+
+
+def ambiguous_number(expr: str, numbers: Numbers = FLAT_NUMBERS) -> str:
+    """True where the text is a number only under a guess of its separators (`1,250`, `1.234,5`)."""
+    if numbers.decimal or not numbers.commas:
+        return "false"
+    bare = _unsigned(expr)
+    return (f"coalesce(regexp_full_match({bare}, '{_THOUSANDS_LIKE}') OR (contains({bare}, ',') "
+            f"AND contains({bare}, '.') AND regexp_full_match({bare}, '[+-]?\\d[\\d.,]*')), false)")
 
 
 def comparator(expr: str) -> str:
@@ -96,10 +132,12 @@ def _patient_and_date(field: str, text_column: str) -> list[Check]:
 
 
 def _numeric_checks(names: list[str]) -> list[Check]:
-    return [Check("invalid_number", n, f"t.{n}_txt IS NOT NULL AND t.{n} IS NULL") for n in names]
+    return [check for n in names for check in (
+        Check("ambiguous_number", n, f"t.{n} IS NULL AND t.{n}_ambiguous"),
+        Check("invalid_number", n, f"t.{n}_txt IS NOT NULL AND t.{n} IS NULL"))]
 
 
-def kind_sql(kind: str, formats: list[str]) -> KindSQL:
+def kind_sql(kind: str, formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
     if kind == "patients":
         return KindSQL(
             raw_table="raw.patients",
@@ -136,7 +174,8 @@ def kind_sql(kind: str, formats: list[str]) -> KindSQL:
                 ("given_loinc", text("loinc_code")),
                 ("name", text("name")),
                 ("value_text", text("value")),
-                ("value_num", number(text("value"))),
+                ("value_num", number(text("value"), numbers)),
+                ("value_ambiguous", ambiguous_number(text("value"), numbers)),
                 ("value_comparator", comparator(text("value"))),
                 ("unit", text("unit")),
                 ("reference_range", text("reference_range")),
@@ -161,6 +200,8 @@ def kind_sql(kind: str, formats: list[str]) -> KindSQL:
                 Check("missing_code", "code", "t.code IS NULL"),
                 Check("invalid_status", "status", "NOT t.status_known"),
                 Check("missing_value", "value", "t.value_text IS NULL AND t.status_final"),
+                Check("ambiguous_number", "value",
+                      "t.analyte IS NOT NULL AND t.value_num IS NULL AND t.value_ambiguous"),
                 Check("invalid_number", "value",
                       "t.analyte IS NOT NULL AND t.value_text IS NOT NULL AND t.value_num IS NULL"),
                 Check("missing_unit", "unit", "t.analyte IS NOT NULL AND t.value_num IS NOT NULL AND t.unit IS NULL"),
@@ -191,7 +232,8 @@ def kind_sql(kind: str, formats: list[str]) -> KindSQL:
             ("result_id", text("result_id")),
         ]
         for n in numeric:
-            typed += [(f"{n}_txt", text(n)), (n, number(text(n)))]
+            typed += [(f"{n}_txt", text(n)), (n, number(text(n), numbers)),
+                      (f"{n}_ambiguous", ambiguous_number(text(n), numbers))]
         return KindSQL(
             raw_table="raw.dxa_results",
             typed=typed,
@@ -264,7 +306,8 @@ def row_hash(spec: KindSQL, alias: str) -> str:
     return "hash(" + ", ".join(f"{alias}.{c}" for c in spec.hash_columns) + ")"
 
 
-def typed_query(kind: str, source: str, present: list[str], formats: list[str], numbered: bool = True) -> str:
+def typed_query(kind: str, source: str, present: list[str], formats: list[str], numbered: bool = True,
+                numbers: Numbers = FLAT_NUMBERS) -> str:
     """SELECT turning the canonical text rows of `source` into typed rows with reason and payload.
 
     `present` are the canonical columns the source has; absent ones read as NULL. A source that is
@@ -272,7 +315,7 @@ def typed_query(kind: str, source: str, present: list[str], formats: list[str], 
     quarantined row is the source row itself as JSON (built only for quarantined rows), so nothing
     the sender wrote is lost.
     """
-    spec = kind_sql(kind, formats)
+    spec = kind_sql(kind, formats, numbers)
     wanted = columns(kind)
     has_extra = "extra" in present
     given = [c for c in wanted if c in present]

@@ -54,8 +54,8 @@ def test_a_typing_query_with_a_join_is_refused_before_anything_loads(
         tmp_path, write, warehouse_path, secret, query, monkeypatch):
     original = loader.typed_query
 
-    def with_a_semi_join(kind, source, present, formats, numbered=True):
-        return (f"SELECT * FROM ({original(kind, source, present, formats, numbered)}) AS q "
+    def with_a_semi_join(kind, source, present, formats, numbered=True, **options):
+        return (f"SELECT * FROM ({original(kind, source, present, formats, numbered, **options)}) AS q "
                 f"WHERE q.patient_id IN (SELECT patient_id FROM {source})")
 
     monkeypatch.setattr(loader, "typed_query", with_a_semi_join)

@@ -1,4 +1,5 @@
 {#- Lab-to-scan matching (contract 6): per assessment and analyte, the plausible result nearest
+    (never a whole-blood specimen: contract 5)
     to the scan date within `window_days` either side; ties go to the later collection, then to
     the later delivered raw row (load_id, source_row) so the choice is deterministic. Returns one row per match with
     `days_from_scan` (positive: collected after the scan).
@@ -27,6 +28,8 @@ with candidates as (
        and labs.collected_date >= {{ dbt.dateadd('day', -window_days, 'scans.scan_date') }}
        and labs.collected_date <= {{ dbt.dateadd('day', window_days, 'scans.scan_date') }}
     where labs.is_plausible
+      -- contract 5: the thresholds are serum/plasma ones; whole-blood results never match
+      and (labs.specimen is null or labs.specimen <> 'whole_blood')
 ),
 
 ranked as (

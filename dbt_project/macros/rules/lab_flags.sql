@@ -23,8 +23,20 @@ end
 ({{ calcium_mmol_l }} + {{ var('payne_mmol_l_per_g_l_albumin') }} * ({{ var('payne_albumin_reference_g_l') }} - {{ albumin_g_l }}))
 {%- endmacro %}
 
-{% macro hypocalcemia(calcium_mmol_l, corrected_calcium_mmol_l) -%}
-(coalesce({{ corrected_calcium_mmol_l }}, {{ calcium_mmol_l }}) < {{ var('hypocalcemia_below_mmol_l') }})
+{#- Which calcium hypocalcemia reads (contract 6): the matched total calcium corrected by Payne
+    when an albumin was collected the same day (`payne_corrected`); else a matched calcium the
+    laboratory delivered already corrected for albumin, LOINC 29265-6 / 46099-8 (`lab_corrected`);
+    else the matched total calcium as measured (`total`). Empty when none matched. -#}
+{% macro calcium_basis(calcium_mmol_l, payne_corrected_mmol_l, lab_corrected_mmol_l) -%}
+case
+    when {{ payne_corrected_mmol_l }} is not null then 'payne_corrected'
+    when {{ lab_corrected_mmol_l }} is not null then 'lab_corrected'
+    when {{ calcium_mmol_l }} is not null then 'total'
+end
+{%- endmacro %}
+
+{% macro hypocalcemia(calcium_mmol_l, payne_corrected_mmol_l, lab_corrected_mmol_l) -%}
+(coalesce({{ payne_corrected_mmol_l }}, {{ lab_corrected_mmol_l }}, {{ calcium_mmol_l }}) < {{ var('hypocalcemia_below_mmol_l') }})
 {%- endmacro %}
 
 {% macro hypophosphatemia(phosphate_mmol_l) -%}

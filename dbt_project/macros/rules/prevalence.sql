@@ -1,9 +1,18 @@
 {#- Prevalence statistics (registry contract section 6). -#}
 
-{#- Wilson score interval (Wilson 1927, JASA 22:209) for k successes in n trials; z is a var. -#}
+{#- Wilson score interval (Wilson 1927, JASA 22:209) for k successes in n trials; z is a var.
+    At the boundaries the interval is closed exactly: k = 0 has lower bound 0 and k = n upper
+    bound 1 (the formula gives +-1e-17 there, which fails "prevalence within its interval"). -#}
 {% macro wilson_bound(k, n, sign) -%}
 {%- set z = var('wilson_z') -%}
-case when {{ n }} > 0 then
+case
+    when {{ n }} is null or {{ n }} <= 0 then null
+    {% if sign == '-' -%}
+    when {{ k }} = 0 then cast(0 as double)
+    {%- else -%}
+    when {{ k }} = {{ n }} then cast(1 as double)
+    {%- endif %}
+    else
     (
         (cast({{ k }} as double) / {{ n }} + {{ z }} * {{ z }} / (2.0 * {{ n }}))
         {{ sign }} {{ z }} * sqrt(
@@ -17,9 +26,18 @@ end
 {% macro wilson_low(k, n) -%}{{ wilson_bound(k, n, '-') }}{%- endmacro %}
 {% macro wilson_high(k, n) -%}{{ wilson_bound(k, n, '+') }}{%- endmacro %}
 
-{#- Small-cell rule: a cell counted from fewer than `small_cell_limit` patients is suppressed. -#}
-{% macro is_small_cell(n) -%}
-({{ n }} < {{ var('small_cell_limit') }})
+{#- Primary suppression (contract section 6, disclosure control): a count from 1 to
+    `small_cell_limit` - 1 is never shown; 0 discloses nobody. -#}
+{% macro is_small_count(count) -%}
+({{ count }} between 1 and {{ var('small_cell_limit') }} - 1)
+{%- endmacro %}
+
+{#- A prevalence cell is suppressed when its denominator, its numerator or their difference is
+    a small count: any of the three gives the others away. Secondary suppression (cells hidden
+    so that no primary cell can be recovered from the published margins) is applied to the
+    published snapshot by etl/disclosure, which needs the whole release at once. -#}
+{% macro is_small_cell(n, k) -%}
+({{ is_small_count(n) }} or {{ is_small_count(k) }} or {{ is_small_count(n ~ ' - ' ~ k) }})
 {%- endmacro %}
 
 {#- Contract section 6: prevalence counts patients, not scans. Each patient counts once per
@@ -49,12 +67,13 @@ where year_rank = 1
 {%- endmacro %}
 
 {#- The published columns of a prevalence cell: counts, rate and Wilson interval, all empty
-    when the cell is suppressed. -#}
+    when the cell is suppressed, and why (`primary` here; `secondary` added at publication). -#}
 {% macro suppressed_prevalence_columns(n, k) -%}
-    case when not {{ is_small_cell(n) }} then {{ n }} end as n_assessed,
-    case when not {{ is_small_cell(n) }} then {{ k }} end as n_deficient,
-    case when not {{ is_small_cell(n) }} then cast({{ k }} as double) / {{ n }} end as prevalence,
-    case when not {{ is_small_cell(n) }} then {{ wilson_low(k, n) }} end as ci_low,
-    case when not {{ is_small_cell(n) }} then {{ wilson_high(k, n) }} end as ci_high,
-    {{ is_small_cell(n) }} as suppressed
+    case when not {{ is_small_cell(n, k) }} then {{ n }} end as n_assessed,
+    case when not {{ is_small_cell(n, k) }} then {{ k }} end as n_deficient,
+    case when not {{ is_small_cell(n, k) }} then cast({{ k }} as double) / {{ n }} end as prevalence,
+    case when not {{ is_small_cell(n, k) }} then {{ wilson_low(k, n) }} end as ci_low,
+    case when not {{ is_small_cell(n, k) }} then {{ wilson_high(k, n) }} end as ci_high,
+    {{ is_small_cell(n, k) }} as suppressed,
+    case when {{ is_small_cell(n, k) }} then 'primary' end as suppression
 {%- endmacro %}

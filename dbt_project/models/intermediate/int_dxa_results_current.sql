@@ -40,7 +40,7 @@ select
     end as {{ measure }}_is_plausible,
     {%- endfor %}
     current_versions.manufacturer,
-    current_versions.status,
+    {{ current_status('current_versions') }} as status,
     current_versions.result_id,
     current_versions.load_id,
     current_versions.source_row

@@ -1,12 +1,18 @@
 {{ config(materialized='table') }}
 -- One row per patient and scan date (the assessment): each site's score is the lower of its
 -- sides (contract 6), implausible values left out, and the lowest T-score over lumbar spine,
--- femoral neck and total hip with the site it came from.
+-- femoral neck and total hip with the site it came from. The 33% radius is carried beside them;
+-- it stands in for the minimum only when no core site is usable and var
+-- use_radius_33_when_no_core_site is on (ISCD 2019; default off, as the contract's minimum).
 {%- set sites = [
     ('lumbar_spine', 'lumbar_spine_l1_l4'),
     ('femoral_neck', 'femoral_neck'),
     ('total_hip', 'total_hip'),
+    ('radius_33', 'radius_33'),
 ] %}
+{%- set core_t = ['t_score_lumbar_spine', 't_score_femoral_neck', 't_score_total_hip'] %}
+{%- set core_z = ['z_score_lumbar_spine', 'z_score_femoral_neck', 'z_score_total_hip'] %}
+{%- set radius_stands_in = var('use_radius_33_when_no_core_site') %}
 with pivoted as (
     select
         patient_id,
@@ -44,13 +50,21 @@ select
     pivoted.weight_kg,
     pivoted.manufacturer,
     pivoted.has_implausible_value,
-    {{ lowest_of(['t_score_lumbar_spine', 't_score_femoral_neck', 't_score_total_hip']) }} as min_t_score,
-    {{ label_of_lowest([
+    {%- set core_site = label_of_lowest([
         ('t_score_lumbar_spine', 'lumbar_spine_l1_l4'),
         ('t_score_femoral_neck', 'femoral_neck'),
         ('t_score_total_hip', 'total_hip'),
-    ]) }} as min_t_score_site,
-    {{ lowest_of(['z_score_lumbar_spine', 'z_score_femoral_neck', 'z_score_total_hip']) }} as min_z_score,
+    ]) %}
+    {%- if radius_stands_in %}
+    case when {{ lowest_of(core_t) }} is null then pivoted.t_score_radius_33 else {{ lowest_of(core_t) }} end as min_t_score,
+    case when {{ lowest_of(core_t) }} is null and pivoted.t_score_radius_33 is not null then 'radius_33'
+         else {{ core_site }} end as min_t_score_site,
+    case when {{ lowest_of(core_t) }} is null then pivoted.z_score_radius_33 else {{ lowest_of(core_z) }} end as min_z_score,
+    {%- else %}
+    {{ lowest_of(core_t) }} as min_t_score,
+    {{ core_site }} as min_t_score_site,
+    {{ lowest_of(core_z) }} as min_z_score,
+    {%- endif %}
     round(pivoted.weight_kg / ((pivoted.height_cm / 100.0) * (pivoted.height_cm / 100.0)), 2) as bmi
 from pivoted
 inner join {{ ref('stg_identity__patient_map') }} as patient_map

@@ -1,13 +1,15 @@
 -- Current lab results in SI (contract 5 and 7) with the value and unit as sent kept beside them,
 -- and the plausibility flag from seed `plausibility_limits` (value < low or > high: implausible).
 -- The spelling of a unit is normalised through seed `unit_aliases`, its meaning converted by
--- seed `unit_conversions`; ingestion quarantines units these cannot convert.
+-- seed `unit_conversions`; ingestion quarantines units these cannot convert. The specimen comes
+-- from seed `analyte_codes` (contract 5: whole-blood magnesium is kept but never matched).
 with converted as (
     select
         labs.patient_key,
         labs.collected_at,
         labs.collected_date,
         codes.analyte,
+        codes.specimen,
         labs.loinc_code,
         round(labs.value_num * conversions.factor_to_si, {{ var('si_value_decimals') }}) as value_si,
         analytes.si_unit as unit_si,
@@ -35,6 +37,7 @@ select
     converted.collected_at,
     converted.collected_date,
     converted.analyte,
+    converted.specimen,
     converted.loinc_code,
     converted.value_si,
     converted.unit_si,

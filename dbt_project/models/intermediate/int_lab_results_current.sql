@@ -11,7 +11,7 @@ with current_versions as (
             'case when versions.result_id is null then coalesce(versions.loinc_code, versions.code) end',
             'case when versions.result_id is null and versions.accession_id is null then versions.collected_at end',
         ],
-        where='versions.is_tracked',
+        where_after='is_tracked',
     ) }}
 )
 
@@ -25,7 +25,7 @@ select
     current_versions.value_comparator,
     current_versions.unit_as_sent,
     current_versions.unit_key,
-    current_versions.status,
+    {{ current_status('current_versions') }} as status,
     current_versions.result_id,
     current_versions.load_id,
     current_versions.source_row

@@ -1,6 +1,8 @@
 -- Per patient, the earliest current fragility fracture: an assessment has a fragility fracture
 -- on or before its scan date exactly when this date is on or before the scan (contract 6).
--- Identity: the FHIR resource id when present; else patient + fracture date + site.
+-- Identity: the FHIR resource id when present; else patient + fracture date + site. Fragility is
+-- filtered after the current version is chosen (contract 5: a re-sent fracture whose fragility
+-- changed replaces the earlier version before any rule reads it).
 with current_versions as (
     {{ current_final_versions(
         ref('stg_raw__fractures'),
@@ -11,7 +13,7 @@ with current_versions as (
             'case when versions.result_id is null then versions.fracture_date end',
             'case when versions.result_id is null then versions.site end',
         ],
-        where='versions.is_fragility',
+        where_after='is_fragility',
     ) }}
 )
 

@@ -1,9 +1,11 @@
 -- One row per assessment (contract 6): the matched lab values in SI, days from the scan, and
 -- the deficiency flags. A flag is empty, not false, when no plausible result matched.
+-- Hypocalcemia reads the calcium named in `calcium_basis` (macro calcium_basis).
 {%- set matched = [
     ('magnesium', 'mg_mmol_l', 'mg'),
     ('vitamin_d_25oh', 'vitd_nmol_l', 'vitd'),
     ('calcium', 'calcium_mmol_l', 'calcium'),
+    ('calcium_corrected', 'calcium_lab_corrected_mmol_l', 'calcium_lab_corrected'),
     ('albumin', 'albumin_g_l', 'albumin'),
     ('phosphate', 'phosphate_mmol_l', 'phosphate'),
     ('pth', 'pth_ng_l', 'pth'),
@@ -37,7 +39,10 @@ select
     matched.albumin_g_l,
     matched.albumin_days_from_scan,
     corrected.calcium_corrected_mmol_l,
-    {{ hypocalcemia('matched.calcium_mmol_l', 'corrected.calcium_corrected_mmol_l') }} as hypocalcemia,
+    matched.calcium_lab_corrected_mmol_l,
+    matched.calcium_lab_corrected_days_from_scan,
+    {{ calcium_basis('matched.calcium_mmol_l', 'corrected.calcium_corrected_mmol_l', 'matched.calcium_lab_corrected_mmol_l') }} as calcium_basis,
+    {{ hypocalcemia('matched.calcium_mmol_l', 'corrected.calcium_corrected_mmol_l', 'matched.calcium_lab_corrected_mmol_l') }} as hypocalcemia,
     matched.phosphate_mmol_l,
     matched.phosphate_days_from_scan,
     {{ hypophosphatemia('matched.phosphate_mmol_l') }} as hypophosphatemia,

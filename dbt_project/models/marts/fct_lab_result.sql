@@ -6,6 +6,7 @@ select
     collected_at,
     collected_date,
     analyte,
+    specimen,
     loinc_code,
     value_si,
     unit_si,

@@ -13,17 +13,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..rules import dbt_var
+from ..rules import load_rules
 from . import ali, population, shi, side_by_side, standardised
-from .disclosure import is_small, small_cell_limit
+from .disclosure import is_small, limit_in_effect, small_cell_limit
 from .settings import DEFAULT, SHI_MG_AUC, SHI_MG_OR, AnalysisSettings
 
 ROC_CURVE_POINTS = 51         # a drawn ROC curve on a grid of false-positive rates, not per patient
 
 
-def confidence_alpha() -> float:
-    """The two-sided alpha of the registry's intervals, from dbt var wilson_z (as the report)."""
-    return float(2 * stats.norm.sf(float(dbt_var("wilson_z"))))
+def confidence_alpha(wilson_z: float) -> float:
+    """The two-sided alpha of the registry's intervals, from the rule wilson_z (as the marts)."""
+    return float(2 * stats.norm.sf(float(wilson_z)))
 
 
 @dataclass
@@ -40,11 +40,13 @@ class Analyses:
     ali: ali.AliResult | None
     prevalence: Prevalence | None
     missing: dict[str, list[str]] = field(default_factory=dict)     # analysis -> marts it lacked
+    limit: int | None = None      # the small-cell limit in effect for the run
 
 
-def prevalence(counts: pd.DataFrame, last_scan, settings: AnalysisSettings, alpha: float) -> Prevalence:
+def prevalence(counts: pd.DataFrame, last_scan, settings: AnalysisSettings, alpha: float,
+               age_band_lower_bounds: list[int]) -> Prevalence:
     if settings.standard_population == "esp2013":
-        weights = standardised.esp_weights(dbt_var("age_band_lower_bounds"))
+        weights = standardised.esp_weights(age_band_lower_bounds)
     elif settings.standard_population == "registry_pooled":
         weights = standardised.pooled_weights(counts[counts["sex"].isin(standardised.SEXES)])
     else:
@@ -57,12 +59,21 @@ def prevalence(counts: pd.DataFrame, last_scan, settings: AnalysisSettings, alph
 
 
 def run(conn, settings: AnalysisSettings = DEFAULT) -> Analyses:
-    alpha = confidence_alpha()
+    """Every analysis on the marts behind `conn`, with the rules that build used."""
+    rules = load_rules(conn)
+    limit = int(rules.value("small_cell_limit"))
+    with limit_in_effect(limit):
+        result = _run(conn, settings, confidence_alpha(rules.value("wilson_z")), rules.value("age_band_lower_bounds"))
+    result.limit = limit
+    return result
+
+
+def _run(conn, settings: AnalysisSettings, alpha: float, bounds: list[int]) -> Analyses:
     missing = {name: population.missing_marts(conn, name) for name in population.REQUIRED}
     shi_result = shi.analyse(population.shi_frame(conn), settings, alpha) if not missing["shi"] else None
     ali_result = ali.analyse(population.ali_frame(conn), alpha) if not missing["ali"] else None
     prevalence_result = prevalence(population.prevalence_counts(conn), population.last_scan_date(conn), settings,
-                                   alpha) if not missing["prevalence"] else None
+                                   alpha, bounds) if not missing["prevalence"] else None
     return Analyses(shi_result, ali_result, prevalence_result, {k: v for k, v in missing.items() if v})
 
 
@@ -95,6 +106,13 @@ def _yearly_published(prev: Prevalence) -> pd.DataFrame:
 
 
 def tables(result: Analyses) -> dict[str, pd.DataFrame]:
+    if result.limit is not None:
+        with limit_in_effect(result.limit):
+            return _tables(result)
+    return _tables(result)
+
+
+def _tables(result: Analyses) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {"studies_side_by_side": side_by_side.table(result.shi, result.ali)}
     if result.shi is not None:
         s = result.shi

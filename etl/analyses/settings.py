@@ -51,7 +51,7 @@ class AnalysisSettings:
     bootstrap: int = 200
     # The calibration curve and its band are fitted on at most this many patients (a random sample,
     # seeded), so the snapshot is written in seconds at any registry size; metrics use all patients.
-    curve_max_rows: int = 20_000
+    curve_max_rows: int = 10_000
     # LOWESS span of the smoothed calibration curve (Austin & Steyerberg, Stat Med 2014, use 2/3).
     lowess_frac: float = 2 / 3
     # Decision-curve thresholds: 1% to 60% by 1% (Vickers & Elkin, Med Decis Making 2006).

@@ -143,6 +143,7 @@ magnesium means higher risk. Shi et al. (Front Med 2026) reported an AUC of {{ p
 {% else %}<p class="note">Too few patients with and without osteoporosis among those with a magnesium result
 (fewer than {{ limit }}) for a ROC analysis.</p>{% endif %}
 
+{{ studies }}
 <h2 id="models">Risk models</h2>
 {% if not models %}<p class="note">No risk model has been scored in this warehouse yet (<code>osteoreg score</code>).</p>{% endif %}
 {% for model in models %}

@@ -13,7 +13,7 @@ import pandas as pd
 from ..publish import open_snapshot
 from ..rules import dbt_var
 from ..scoring.settings import DEFAULT as SCORING
-from . import charts, dataset, statistics
+from . import charts, dataset, statistics, studies
 from .dictionary import dictionary_path
 from .disclosure import count_text, shown_count, small_cell_limit
 from .render import render
@@ -150,6 +150,7 @@ def write_report(warehouse_path: Path, out_dir: Path) -> ReportResult:
         calibration_scores = dataset.calibration_frame(conn, outcome_categories)
         csvs = _export_marts(conn, out_dir / MARTS_FOLDER)
         age_bands = dataset.age_band_labels(conn)
+        studies_section = studies.section(conn, out_dir)
 
     table1 = statistics.table1(frame)
     cells = statistics.prevalence_cells(cell_counts)
@@ -191,7 +192,7 @@ def write_report(warehouse_path: Path, out_dir: Path) -> ReportResult:
                          f"{scatter_rows:,} are drawn." if scatter_rows > charts.SCATTER_POINTS
                          else "One point per patient (latest assessment)."),
         "roc": roc, "outcome_categories": [c.replace("_", " ") for c in outcome_categories],
-        "published_auc": SCORING.shi_mg_alone_auc, "models": model_views,
+        "published_auc": SCORING.shi_mg_alone_auc, "models": model_views, "studies": studies_section.html,
     } | _dictionary_context(warehouse_path, out_dir))
     target = out_dir / REPORT_FILE
     partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
@@ -203,12 +204,14 @@ def write_report(warehouse_path: Path, out_dir: Path) -> ReportResult:
     pd.DataFrame([vars(cell) for cell in cells]).to_csv(out_dir / "mg_deficiency_by_category_and_age.csv",
                                                        index=False)
     csvs["mg_deficiency_by_category_and_age"] = out_dir / "mg_deficiency_by_category_and_age.csv"
+    csvs.update(studies_section.csvs)
     dictionary = out_dir / DICTIONARY_FILE
     return ReportResult(
         html=target, csvs=csvs, dictionary=dictionary if dictionary.exists() else None,
-        headline=_headline(overview, by_year), charts=tuple(figures), seconds=time.perf_counter() - started,
+        headline=_headline(overview, by_year), charts=tuple(figures) + studies_section.charts, seconds=time.perf_counter() - started,
         tables={"overview": overview, "table1": table1, "prevalence_by_year": by_year, "prevalence_cells": cells,
-                "correlations": correlations, "roc": roc, "calibration": calibration_tables, "models": model_views})
+                "correlations": correlations, "roc": roc, "calibration": calibration_tables, "models": model_views,
+                "studies": studies_section.tables})
 
 
 def _dictionary_context(warehouse_path: Path, out_dir: Path) -> dict:

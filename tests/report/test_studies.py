@@ -101,3 +101,13 @@ def test_no_published_count_is_small(demo_section, tiny, tmp_path):
     html = str(tiny_section.html)
     assert html.startswith('<h2 id="studies">')
     assert re.search(r"fewer than 11 patients|60 patients with and without osteoporosis|suppressed", html)
+
+
+def test_the_page_includes_the_section_and_its_csvs(tiny, tmp_path):
+    from etl.report import write_report
+
+    report = write_report(tiny, tmp_path / "page")
+    html = report.html.read_text(encoding="utf-8")
+    assert html.index('<h2 id="studies">') < html.index('<h2 id="models">')
+    assert (tmp_path / "page" / "analyses" / "studies_side_by_side.csv").exists()
+    assert "analyses/mg_deficiency_standardised" in report.csvs

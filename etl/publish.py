@@ -11,7 +11,9 @@ What is published: every table and view of `marts`, `scoring` and `audit`, as ta
 snapshot has nothing to recompute), except `audit.quarantine.payload` (the rejected rows as
 sent, which may hold identifiers). `raw`, `identity`, `staging`, `intermediate` never leave the
 warehouse. The data dictionary (dbt docs, `etl.report.dictionary`) is published beside it.
-`main.snapshot_info` says when and from which schema revision it was published.
+`main.snapshot_info` says when and from which schema revision it was published. The prevalence
+marts get their secondary suppression here (`etl.disclosure`), as it needs all of them at once;
+the row-level marts are copied as they are, as the snapshot is restricted.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ import duckdb
 
 from . import __version__, warehouse
 from .analyses.snapshot import write_tables as write_analysis_tables
+from .disclosure import load_policy
+from .disclosure.prevalence import protect_published_prevalence
 from .errors import OsteoregError, WarehouseLockedError
 
 PUBLISHED_SCHEMAS = ("marts", "scoring", "audit")
@@ -69,17 +73,18 @@ def _published_relations(conn) -> list[tuple[str, str, list[str]]]:
             in sorted(relations.items(), key=lambda item: (order[item[0][0]], item[0][1]))]
 
 
-def publish(warehouse_path: Path, dictionary: bool = True) -> Path:
+def publish(warehouse_path: Path, dictionary: bool = True, secondary: bool = True) -> Path:
     """Copy the analyst-facing schemas to the snapshot file atomically; returns its path.
 
     With `dictionary`, the data dictionary (dbt docs) is published beside it too, which needs
     the warehouse free of other writers, as it is right after `build` or `run`.
     """
-    return publish_snapshot(warehouse_path, dictionary).path
+    return publish_snapshot(warehouse_path, dictionary, secondary).path
 
 
-def publish_snapshot(warehouse_path: Path, dictionary: bool = True) -> PublishResult:
-    """`publish` with what was copied, for callers that report it."""
+def publish_snapshot(warehouse_path: Path, dictionary: bool = True, secondary: bool = True) -> PublishResult:
+    """`publish` with what was copied, for callers that report it (`secondary=False`: only the
+    disclosure attacker's test, which must break such a snapshot)."""
     warehouse_path = Path(warehouse_path).absolute()
     if not warehouse_path.exists():
         raise OsteoregError(f"The warehouse {warehouse_path} does not exist, so there is nothing to publish.")
@@ -88,7 +93,7 @@ def publish_snapshot(warehouse_path: Path, dictionary: bool = True) -> PublishRe
     started = time.perf_counter()
     _remove(partial)
     try:
-        tables, rows = _write_snapshot(warehouse_path, partial)
+        tables, rows = _write_snapshot(warehouse_path, partial, secondary)
         os.chmod(partial, 0o444)  # analysts read it; only the next publication replaces it
         os.replace(partial, target)
     finally:
@@ -100,7 +105,7 @@ def publish_snapshot(warehouse_path: Path, dictionary: bool = True) -> PublishRe
     return PublishResult(path=target, tables=tuple(tables), rows=rows, seconds=time.perf_counter() - started)
 
 
-def _write_snapshot(warehouse_path: Path, partial: Path) -> tuple[list[str], int]:
+def _write_snapshot(warehouse_path: Path, partial: Path, secondary: bool = True) -> tuple[list[str], int]:
     revision = warehouse.current_revision(warehouse_path)
     with warehouse.session(partial) as conn:
         try:
@@ -122,6 +127,7 @@ def _write_snapshot(warehouse_path: Path, partial: Path) -> tuple[list[str], int
                          f"FROM {_SOURCE}.{schema}.{_quote(table)}").fetchall()
             rows += conn.execute(f"SELECT count(*) FROM {schema}.{_quote(table)}").fetchall()[0][0]
             names.append(f"{schema}.{table}")
+        protect_published_prevalence(conn, load_policy(conn), secondary)  # secondary suppression (contract 6)
         names += write_analysis_tables(conn)  # the studies' analyses, aggregates only (etl/analyses)
         conn.execute(f"CREATE TABLE {SNAPSHOT_INFO} (published_at TIMESTAMPTZ, warehouse VARCHAR, "
                      "schema_revision VARCHAR, osteoreg_version VARCHAR, tables INTEGER, rows BIGINT)").fetchall()

@@ -43,3 +43,14 @@ def prevalence_counts(conn) -> pd.DataFrame:
 
 def last_scan_date(conn):
     return conn.execute("SELECT max(scan_date) FROM marts.fct_bmd_assessment").fetchall()[0][0]
+
+
+def years_suppressed_in_marts(conn) -> set[int]:
+    """Years the marts' disclosure control hid in `mg_deficiency_prevalence_by_year` (the same
+    patients as the standardised table's), so the analyses never publish them either."""
+    present = conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
+                           "AND table_name = 'mg_deficiency_prevalence_by_year'").fetchall()[0][0]
+    if not present:
+        return set()
+    return {int(year) for year, in conn.execute(
+        "SELECT year FROM marts.mg_deficiency_prevalence_by_year WHERE suppressed").fetchall()}

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..disclosure import load_policy
 from ..rules import load_rules
 from . import ali, population, shi, side_by_side, standardised
 from .disclosure import is_small, limit_in_effect, small_cell_limit
@@ -32,6 +33,8 @@ class Prevalence:
     yearly: pd.DataFrame
     trend: standardised.Trend | None
     latest_complete_year: int | None
+    years_with_small_strata: set[int] = field(default_factory=set)   # standardised rate not published
+    years_suppressed_in_marts: set[int] = field(default_factory=set)  # hidden by the marts' disclosure control
 
 
 @dataclass
@@ -53,15 +56,20 @@ def prevalence(counts: pd.DataFrame, last_scan, settings: AnalysisSettings, alph
         raise ValueError(f"Unknown standard population {settings.standard_population!r}.")
     yearly = standardised.yearly(counts, weights, alpha) if len(counts) else pd.DataFrame()
     latest = standardised.latest_complete_year(yearly["year"].tolist() if len(yearly) else [], last_scan)
+    limit = small_cell_limit()
+    small = counts.apply(lambda r: any(is_small(int(n), limit) for n in
+                                       (r["n_assessed"], r["n_deficient"], r["n_assessed"] - r["n_deficient"])),
+                         axis=1) if len(counts) else pd.Series(dtype=bool)
     return Prevalence(settings.standard_population, yearly,
                       standardised.trend(counts[counts["sex"].isin(standardised.SEXES)], alpha) if len(counts) else None,
-                      latest)
+                      latest, {int(y) for y in counts.loc[small, "year"]} if len(counts) else set())
 
 
 def run(conn, settings: AnalysisSettings = DEFAULT) -> Analyses:
-    """Every analysis on the marts behind `conn`, with the rules that build used."""
+    """Every analysis on the marts behind `conn`, with the rules that build used and the project's
+    disclosure policy (its small-cell limit)."""
     rules = load_rules(conn)
-    limit = int(rules.value("small_cell_limit"))
+    limit = load_policy(conn).limit
     with limit_in_effect(limit):
         result = _run(conn, settings, confidence_alpha(rules.value("wilson_z")), rules.value("age_band_lower_bounds"))
     result.limit = limit
@@ -72,8 +80,11 @@ def _run(conn, settings: AnalysisSettings, alpha: float, bounds: list[int]) -> A
     missing = {name: population.missing_marts(conn, name) for name in population.REQUIRED}
     shi_result = shi.analyse(population.shi_frame(conn), settings, alpha) if not missing["shi"] else None
     ali_result = ali.analyse(population.ali_frame(conn), alpha) if not missing["ali"] else None
-    prevalence_result = prevalence(population.prevalence_counts(conn), population.last_scan_date(conn), settings,
-                                   alpha, bounds) if not missing["prevalence"] else None
+    prevalence_result = None
+    if not missing["prevalence"]:
+        prevalence_result = prevalence(population.prevalence_counts(conn), population.last_scan_date(conn), settings,
+                                       alpha, bounds)
+        prevalence_result.years_suppressed_in_marts = population.years_suppressed_in_marts(conn)
     return Analyses(shi_result, ali_result, prevalence_result, {k: v for k, v in missing.items() if v})
 
 
@@ -87,19 +98,30 @@ def _thinned_curve(marker: str, curve: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"marker": marker, "fpr": grid, "tpr": tpr})
 
 
+STANDARDISED_COLUMNS = ("standardised", "standardised_ci_low", "standardised_ci_high", "standard_weight_missing")
+
+
 def _yearly_published(prev: Prevalence) -> pd.DataFrame:
-    """Years with a small count (patients, deficient or not deficient) keep only the year."""
+    """A year with a small count (patients, deficient or not deficient), or one the marts' disclosure
+    control hid (`mg_deficiency_prevalence_by_year.suppressed`, secondary suppression included), keeps
+    only the year. The standardised rate is a weighted sum of the strata's rates, so with the strata's
+    counts it could give a hidden one away: it is published only for years whose every sex x age band
+    stratum has no small count. The count of patients without a known sex is not published."""
     limit = small_cell_limit()
-    frame = prev.yearly.copy()
+    frame = prev.yearly.drop(columns=["n_unknown_sex"]).copy() if len(prev.yearly) else prev.yearly.copy()
     if not len(frame):
         return frame
     hidden = frame.apply(lambda r: any(is_small(int(n), limit) for n in
                                        (r["n_assessed"], r["n_deficient"], r["n_assessed"] - r["n_deficient"])), axis=1)
-    frame["n_unknown_sex"] = frame["n_unknown_sex"].where(~frame["n_unknown_sex"].map(lambda n: is_small(n, limit)))
+    hidden |= frame["year"].isin(prev.years_suppressed_in_marts)
+    strata = frame["year"].isin(prev.years_with_small_strata)
     for column in frame.columns:
-        if column not in ("year", "n_unknown_sex"):
+        if column != "year":
             frame[column] = frame[column].astype("float64").where(~hidden)
+    for column in STANDARDISED_COLUMNS:
+        frame[column] = frame[column].where(~strata)
     frame["suppressed"] = hidden
+    frame["standardised_withheld"] = strata & ~hidden
     frame["standard"] = prev.standard
     frame["complete_year"] = frame["year"] <= (prev.latest_complete_year or -1)
     return frame

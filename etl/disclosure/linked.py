@@ -43,12 +43,13 @@ class Release:
     values: list[list[float]] = field(default_factory=list)             # per cell, per system; NaN unknown
     hidden: list[bool] = field(default_factory=list)
     publishable: list[bool] = field(default_factory=list)               # False: derivable, never printed
+    nonempty: list[bool] = field(default_factory=list)                  # known to hold at least one
     reason: list[str | None] = field(default_factory=list)
     relations: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
     _index: dict[Hashable, int] = field(default_factory=dict)
 
     def add(self, key: Hashable, counts: Sequence[float | None] | None, *, hidden: bool = False,
-            publishable: bool = True, reason: str | None = None) -> int:
+            publishable: bool = True, reason: str | None = None, nonempty: bool = False) -> int:
         """A cell; `counts` None (or None entries) means the publisher does not know or show them."""
         if key in self._index:
             raise ValueError(f"cell {key!r} added twice")
@@ -59,6 +60,7 @@ class Release:
         unknown = any(math.isnan(v) for v in row)
         self.hidden.append(hidden or unknown or not publishable)
         self.publishable.append(publishable)
+        self.nonempty.append(nonempty)
         self.reason.append(reason if reason else (PRIMARY if (hidden or unknown) and publishable else None))
         return self._index[key]
 
@@ -142,10 +144,16 @@ class _System:
         matrix.sum_duplicates()
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("presolve", "off")   # keep the basis between objectives (warm start):
+        # only the cost changes between solves, so the last basis stays primal feasible and
+        # primal simplex goes on from it (dual simplex restarts, some 10 times slower here)
+        self.highs.setOptionValue("simplex_strategy", 4)
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = len(cells), len(rows)
         lp.col_cost_ = np.zeros(len(cells))
-        lp.col_lower_ = np.zeros(len(cells))
+        # a cell known to be non-empty has at least 1 in its only system (several: see `audit`)
+        single = len(release.systems) == 1
+        lp.col_lower_ = np.asarray([1.0 if single and release.nonempty[c] else 0.0 for c in cells])
         lp.col_upper_ = np.full(len(cells), _INF)
         lp.row_lower_ = lp.row_upper_ = np.asarray(rhs, dtype=float)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
@@ -261,17 +269,23 @@ def audit(release: Release, policy: Policy) -> Audit:
                 got = {name: interval(s, j, s in need_exact) for s, name in enumerate(names)}
                 for name, summed in release.derived.items():
                     parts = [got[p] for p in summed]
-                    got[name] = Interval(sum(p.low for p in parts), sum(p.high for p in parts))
+                    low = sum(p.low for p in parts)
+                    got[name] = Interval(max(low, 1.0) if release.nonempty[cell] else low, sum(p.high for p in parts))
                 return got
 
-            def ok(found: dict[str, Interval]) -> bool:
-                return all(policy.protects(math.ceil(i.low - _EPS), math.floor(i.high + _EPS)) if
-                           math.isfinite(i.high) else True for i in found.values())
+            def ok(found: dict[str, Interval], exact_bounds: bool) -> bool:
+                # points seen so far give an inner interval: only its width proves protection;
+                # "at or above the limit" and "exactly 0" need the exact bounds
+                return all(True if not math.isfinite(i.high) else
+                           policy.protects(math.ceil(i.low - _EPS), math.floor(i.high + _EPS)) if exact_bounds
+                           else math.floor(i.high + _EPS) - math.ceil(i.low - _EPS) >= policy.protection_width
+                           for i in found.values())
 
             found = counts(set())
-            if not ok(found):   # the points seen so far do not prove it: solve its bounds exactly
+            protected = ok(found, False)
+            if not protected:   # the points seen so far do not prove it: solve its bounds exactly
                 found = counts(set(range(len(names))))
-            protected = ok(found)
+                protected = ok(found, True)
             pinned: set[int] = set()
             if not protected:
                 for s in range(len(names)):

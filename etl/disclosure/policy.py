@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..rules import dbt_var
+
 # Marts with one row per patient, scan or result (contract section 6): they stay in the restricted
 # snapshot and leave it only through `osteoreg export --restricted`, which is audited.
 ROW_LEVEL_MARTS = frozenset({"dim_patient", "fct_lab_result", "fct_bmd_assessment", "fct_deficiency_flags",
@@ -53,3 +55,9 @@ def policy_from(value: Callable[[str], object]) -> Policy:
     limit = int(value("small_cell_limit"))
     width = value("disclosure_protection_width")
     return Policy(limit=limit, protection_width=limit if width is None else int(width))
+
+
+def load_policy(conn) -> Policy:
+    """The policy of the build behind `conn` (a warehouse or snapshot connection)."""
+    del conn  # the rules in effect are read from the project until marts.rules_in_effect exists
+    return policy_from(dbt_var)

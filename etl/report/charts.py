@@ -10,13 +10,10 @@ import plotly.graph_objects as go
 
 from ..rules import dbt_var
 from .dataset import WHO_CATEGORIES
-from .statistics import MagnesiumRoc, PrevalenceCell
+from .statistics import MagnesiumRoc
 
 COLORS = {"normal": "#2a9d8f", "osteopenia": "#e9c46a", "osteoporosis": "#f4a261",
           "severe_osteoporosis": "#e76f51", "all": "#264653"}
-# At most this many points in a scatter: enough to see the shape, small enough for the page;
-# statistics always use every patient.
-SCATTER_POINTS = 3000
 
 
 def _layout(figure: go.Figure, title: str, x: str, y: str) -> go.Figure:
@@ -43,7 +40,8 @@ def prevalence_trend(by_year: pd.DataFrame) -> go.Figure:
     return _layout(figure, "Magnesium deficiency by year", "year of scan", "patients deficient (%)")
 
 
-def prevalence_by_category_and_age(cells: list[PrevalenceCell], age_bands: list[str]) -> go.Figure:
+def prevalence_by_category_and_age(cells: list, age_bands: list[str]) -> go.Figure:
+    """Bars of the grid mart's shown cells (objects with the mart's columns as attributes)."""
     figure = go.Figure()
     for category in WHO_CATEGORIES:
         rows = [c for c in cells if c.who_category == category and c.age_band != "all" and not c.suppressed]
@@ -85,18 +83,22 @@ def magnesium_by_category(frame: pd.DataFrame, categories: list[str]) -> go.Figu
     return _layout(figure, "Serum magnesium by WHO category", "WHO category", "magnesium (mmol/L)")
 
 
-def magnesium_scatter(frame: pd.DataFrame, seed: int) -> go.Figure:
-    pair = frame[["mg_mmol_l", "min_t_score", "who_category"]].dropna()
-    if len(pair) > SCATTER_POINTS:
-        pair = pair.sample(SCATTER_POINTS, random_state=seed)
-    figure = go.Figure()
-    for category in WHO_CATEGORIES:
-        rows = pair[pair["who_category"] == category]
-        if len(rows):
-            figure.add_scatter(x=rows["mg_mmol_l"], y=rows["min_t_score"], mode="markers",
-                               name=category.replace("_", " "), marker={"color": COLORS[category], "size": 5,
-                                                                         "opacity": 0.6})
-    return _layout(figure, "Magnesium and the lowest T-score", "magnesium (mmol/L)", "lowest T-score")
+def magnesium_heatmap(bins: pd.DataFrame) -> go.Figure:
+    """Patients per (magnesium, lowest T-score) bin; suppressed bins are blank, empty ones too."""
+    shown = bins[bins["patients"].notna()]
+    mg = sorted(set(bins["mg_from_mmol_l"]))
+    t = sorted(set(bins["t_score_from"]))
+    z = [[None] * len(mg) for _ in t]
+    for row in shown.itertuples(index=False):
+        z[t.index(row.t_score_from)][mg.index(row.mg_from_mmol_l)] = int(row.patients)
+    width = (bins["mg_to_mmol_l"] - bins["mg_from_mmol_l"]).iloc[0] if len(bins) else 0
+    height = (bins["t_score_to"] - bins["t_score_from"]).iloc[0] if len(bins) else 0
+    figure = go.Figure(go.Heatmap(
+        x=[round(m + width / 2, 4) for m in mg], y=[v + height / 2 for v in t], z=z, colorscale="Blues",
+        hoverongaps=False, colorbar={"title": "patients"},
+        hovertemplate="Mg %{x:.3f} mmol/L, T-score %{y:.2f}: %{z} patients<extra></extra>"))
+    return _layout(figure, "Magnesium and the lowest T-score (patients per bin)", "magnesium (mmol/L)",
+                   "lowest T-score")
 
 
 def magnesium_roc(roc: MagnesiumRoc) -> go.Figure:

@@ -34,30 +34,6 @@ def age_band_labels(conn) -> list[str]:
     return [row[0] for row in rows]
 
 
-def prevalence_by_category_and_age_sql() -> str:
-    """Patients counted as the prevalence marts count them (once per calendar year, through the
-    latest assessment of that year with a matched plausible magnesium; dbt macro
-    `mg_prevalence_population`), pooled over the years, by WHO category, age band and both."""
-    return f"""
-WITH population AS (
-    SELECT a.who_category, a.age_band, f.mg_deficient
-    FROM marts.fct_bmd_assessment AS a
-    JOIN marts.fct_deficiency_flags AS f ON f.assessment_id = a.assessment_id
-    WHERE f.mg_mmol_l IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY a.patient_key, extract(year FROM a.scan_date)
-                               ORDER BY a.scan_date DESC) = 1
-)
-SELECT
-    CASE WHEN grouping(who_category) = 1 THEN 'all' ELSE who_category END AS who_category,
-    CASE WHEN grouping(age_band) = 1 THEN 'all' ELSE age_band END AS age_band,
-    count(*) AS n_assessed,
-    count(*) FILTER (WHERE mg_deficient) AS n_deficient
-FROM population
-WHERE who_category IS NOT NULL AND age_band IS NOT NULL
-GROUP BY GROUPING SETS ((who_category, age_band), (who_category), (age_band), ())
-"""
-
-
 @dataclass
 class Overview:
     patients: int
@@ -129,8 +105,11 @@ def prevalence_by_year(conn) -> pd.DataFrame:
     return conn.sql("SELECT * FROM marts.mg_deficiency_prevalence_by_year ORDER BY year").df()
 
 
-def prevalence_by_category_and_age(conn) -> pd.DataFrame:
-    return conn.sql(prevalence_by_category_and_age_sql()).df()
+def prevalence_by_category_and_age(conn) -> list[dict]:
+    """The grid mart (WHO category x age band with both margins), as published."""
+    cursor = conn.execute("SELECT * FROM marts.mg_deficiency_by_category_age")
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def current_models(conn) -> list[dict]:

@@ -1,49 +1,112 @@
-"""The small-cell rule as the report applies it: a figure counted from fewer patients than the
-dbt var `small_cell_limit` is not shown (the marts apply the same var through the macro
-`is_small_cell`; nothing here restates the number).
+"""Disclosure control as the report applies it, through `etl.disclosure` (one policy, one engine).
+
+The prevalence marts arrive from the snapshot already protected (primary suppression in dbt,
+secondary at publication); this module protects what the report computes itself: Table 1 and
+the binned picture of magnesium against the T-score, and prints hidden counts as
+"suppressed" (never "<11", which would say the count is between 1 and 10).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
-from ..rules import dbt_var
+from ..disclosure import Policy, load_policy
+from ..disclosure.tables import PATIENTS, binned_release, grouped_release, protect_release
 
 SUPPRESSED = "suppressed"
 
 
 @lru_cache(maxsize=None)
+def policy() -> Policy:
+    return load_policy(None)
+
+
 def small_cell_limit() -> int:
-    return int(dbt_var("small_cell_limit"))
+    return policy().limit
 
 
 def is_small(n: int | None, limit: int | None = None) -> bool:
-    """A cell of 1 to limit-1 patients; an empty cell (0) discloses nobody and is shown."""
+    """A count of 1 to limit-1; an empty cell (0) discloses nobody and is shown."""
     limit = small_cell_limit() if limit is None else limit
     return n is not None and 0 < n < limit
 
 
 def count_text(n: int | None, limit: int | None = None) -> str:
-    """A count as the report prints it: thousands separated, or `<limit` for a small cell."""
-    limit = small_cell_limit() if limit is None else limit
+    """A count as the report prints it: thousands separated, or `suppressed` for a small one."""
     if n is None:
         return ""
-    if is_small(n, limit):
-        return f"<{limit}"
-    return f"{int(n):,}"
+    return SUPPRESSED if is_small(n, limit) else f"{int(n):,}"
 
 
 def shown_count(n: int | None, limit: int | None = None) -> int | None:
-    """The count for a CSV or headline: None for a small cell."""
+    """The count for a CSV or headline: None for a small count."""
     return None if n is None or is_small(n, limit) else int(n)
 
 
-def complementary(counts: dict[str, int], limit: int | None = None) -> set[str]:
-    """The levels whose counts must be hidden in one group: the small ones, and, when exactly one
-    is small, the next smallest too, so the hidden one cannot be recovered from the group total."""
-    limit = small_cell_limit() if limit is None else limit
-    hidden = {level for level, n in counts.items() if is_small(n, limit)}
-    if len(hidden) == 1:
-        others = sorted((n, level) for level, n in counts.items() if level not in hidden and n > 0)
-        if others:
-            hidden.add(others[0][1])
-    return hidden
+@dataclass(frozen=True)
+class Suppressions:
+    """How many printable cells a table hid, and why."""
+
+    primary: int
+    secondary: int
+    hidden: frozenset = frozenset()    # the release's keys that are hidden (printable or not)
+
+
+def protect_table1(table, outcome_groups: tuple[str, ...] = (), outcome_counts: dict | None = None,
+                   secondary: bool = True) -> Suppressions:
+    """Hide Table 1's small cells and every cell that would give one away, in place.
+
+    Cells: each group's patients, each continuous variable's patients with a value, each shown
+    level of a categorical variable; the groups sum to `all`, and within a group each variable's
+    cells and its unprinted rest sum to the group's patients. A hidden continuous cell hides its
+    statistic; a hidden patient count hides nothing else by itself (the audit decides).
+    """
+    groups = [g for g in table.groups if g != "all"]
+    rows = {row.variable: row for row in table.rows}
+    patients = {g: int(rows[PATIENTS].values[g]["n"]) for g in table.groups}
+    variables: dict[str, dict[str, dict[str, int]]] = {}
+    where: dict[tuple, object] = {}
+    for row in table.rows:
+        if row.variable == PATIENTS or not row.values or all(not v for v in row.values.values()):
+            continue
+        if "=" in row.variable:
+            variable, level = row.variable.split("=", 1)
+            counts = {g: int((row.values.get(g) or {}).get("count", 0)) for g in table.groups}
+        else:
+            variable, level = row.variable, "present"
+            counts = {g: int((row.values.get(g) or {}).get("n", 0)) for g in table.groups}
+        variables.setdefault(variable, {})[level] = counts
+        where[(variable, level)] = row
+    extra = ()
+    if outcome_counts is not None and "mg_mmol_l" in variables:
+        parts = [("mg_mmol_l", "present", g) for g in outcome_groups if g in groups]
+        extra = ((("roc", "outcomes"), int(outcome_counts["outcomes"]), parts),)
+    release = grouped_release(groups, "all", patients, variables, extra)
+    protect_release(release, policy(), secondary)
+    tally = {"primary": 0, "secondary": 0}
+    for key in release.suppressed():
+        tally[release.reason[release.index(key)]] += 1
+        if key[0] == PATIENTS:
+            row, group = rows[PATIENTS], key[1]
+        elif key[0] == "roc":
+            continue
+        else:
+            row, group = where[(key[0], key[1])], key[2]
+        row.cells[group], row.values[group] = SUPPRESSED, None
+    for row in table.rows:   # a percentage of a hidden group size would give the size away
+        if "=" in row.variable:
+            for group in table.groups:
+                if rows[PATIENTS].values[group] is None and row.values.get(group):
+                    row.values[group].pop("percent", None)
+                    row.cells[group] = row.cells[group].split(" (")[0]
+    return Suppressions(tally["primary"], tally["secondary"],
+                        frozenset(k for k, h in zip(release.keys, release.hidden) if h))
+
+
+def protect_bins(bins: dict[tuple, int], total: int, secondary: bool = True) -> tuple[set[tuple], Suppressions]:
+    """The bins of a picture to leave blank so no bin of 1..limit-1 can be told from the total."""
+    release = binned_release(bins, total)
+    protect_release(release, policy(), secondary)
+    hidden = {key[1:] for key in release.suppressed() if key[0] == "bin"}
+    reasons = [release.reason[release.index(key)] for key in release.suppressed()]
+    return hidden, Suppressions(reasons.count("primary"), reasons.count("secondary"))

@@ -42,9 +42,14 @@ td.indent { padding-left: 1.6rem; }
 <body>
 <h1>osteoreg registry report</h1>
 <p class="meta">Snapshot published {{ when(overview.published_at) }}; report written {{ written_at }}.
-Every figure counted from fewer than {{ limit }} patients is suppressed (dbt var <code>small_cell_limit</code>).
+Disclosure control (rules in effect <code>small_cell_limit</code> = {{ policy.limit }},
+<code>disclosure_protection_width</code> = {{ policy.protection_width }}): {{ policy.describe() }}.
+Suppressed here: prevalence tables {{ suppressions.prevalence.primary }} primary and {{ suppressions.prevalence.secondary }} secondary
+cells; Table 1 {{ suppressions.table1.primary }} primary and {{ suppressions.table1.secondary }} secondary; heat map
+{{ suppressions.heatmap.primary }} primary and {{ suppressions.heatmap.secondary }} secondary bins.
+Counts in the restricted snapshot are exact; this page and its CSVs carry aggregates only.
 Data dictionary: {% if dictionary %}<a href="{{ dictionary }}">tables and columns</a>{% else %}not published with this snapshot{% endif %}.
-CSV files of every mart are in <code>marts/</code> beside this page.</p>
+CSV files of the aggregate marts and the rules in effect are in <code>marts/</code> beside this page.</p>
 
 <h2 id="overview">Cohort overview</h2>
 <div class="cards" id="overview-cards">
@@ -77,7 +82,8 @@ CSV files of every mart are in <code>marts/</code> beside this page.</p>
 <p class="note">Each patient's latest DXA assessment with a WHO category, with the laboratory results matched
 to it (nearest within the lab-matching window). Continuous variables with |skewness| above {{ skew }} are shown as
 median [IQR] and compared by Kruskal-Wallis, the others as mean (SD) and compared by one-way ANOVA; categorical
-variables as n (% of patients with a value), compared by chi-square. Percentages exclude missing values.</p>
+variables as n (% of the group's patients; patients without a value are in no level), compared by chi-square.
+Cells marked suppressed hold 1 to {{ limit - 1 }} patients or would give such a cell away from the others.</p>
 <table id="table-1">
 <thead><tr><th>characteristic</th><th>statistic</th>{% for group in table1.groups %}<th>{{ group.replace("_", " ") }}</th>{% endfor %}<th>p</th><th>test</th></tr></thead>
 <tbody>{% for row in table1.rows %}
@@ -94,7 +100,7 @@ calendar year, through their latest assessment of that year with a matched plaus
 <table id="prevalence-by-year">
 <thead><tr><th>year</th><th>patients</th><th>deficient</th><th>prevalence %</th><th>95% CI low %</th><th>95% CI high %</th></tr></thead>
 <tbody>{% for row in by_year %}
-<tr data-year="{{ row.year }}">{% if row.suppressed %}<td>{{ row.year }}</td><td class="suppressed" colspan="5">suppressed (fewer than {{ limit }} patients)</td>
+<tr data-year="{{ row.year }}">{% if row.suppressed %}<td>{{ row.year }}</td><td class="suppressed" colspan="5">suppressed</td>
 {% else %}<td>{{ row.year }}</td><td>{{ "{:,}".format(row.n_assessed) }}</td><td>{{ "{:,}".format(row.n_deficient) }}</td>
 <td>{{ "%.1f" | format(100 * row.prevalence) }}</td><td>{{ "%.1f" | format(100 * row.ci_low) }}</td><td>{{ "%.1f" | format(100 * row.ci_high) }}</td>{% endif %}</tr>{% endfor %}</tbody>
 </table>
@@ -111,7 +117,7 @@ without a WHO category or an age are left out).</p>
 <h2 id="distribution">Magnesium by WHO category</h2>
 {% if charts.get("chart-magnesium-by-category") %}{{ charts["chart-magnesium-by-category"] }}
 <p class="note">Box: quartiles; whiskers: the furthest values within 1.5 IQR; individual values are not drawn.
-{% if distribution_left_out %}Left out (fewer than {{ limit }} patients with magnesium): {{ distribution_left_out | join(", ") }}.{% endif %}</p>
+{% if distribution_left_out %}Left out (their magnesium count is suppressed in Table 1): {{ distribution_left_out | join(", ") }}.{% endif %}</p>
 {% else %}<p class="note">Too few patients with a magnesium result to show.</p>{% endif %}
 
 <h2 id="correlation">Magnesium, T-score and BMD</h2>
@@ -122,15 +128,15 @@ without a WHO category or an age are left out).</p>
 {% if c.rho is none %}<td class="suppressed" colspan="3">suppressed</td>{% else %}
 <td>{{ "%.3f" | format(c.rho) }}</td><td>{{ "%.3f" | format(c.ci_low) }} to {{ "%.3f" | format(c.ci_high) }}</td><td>{{ pvalue(c.p_value) }}</td>{% endif %}</tr>{% endfor %}</tbody>
 </table>
-{% if charts.get("chart-magnesium-scatter") %}{{ charts["chart-magnesium-scatter"] }}
-<p class="note">{{ scatter_note }}</p>{% endif %}
+{% if charts.get("chart-magnesium-heatmap") %}{{ charts["chart-magnesium-heatmap"] }}
+<p class="note">{{ heatmap_note }}</p>{% endif %}
 
 <h2 id="roc">Magnesium alone for osteoporosis</h2>
 {% if roc.auroc is not none %}
 <table id="magnesium-roc">
 <thead><tr><th>patients</th><th>with osteoporosis</th><th>AUC</th><th>95% CI (DeLong)</th><th>cut-off</th><th>sensitivity</th><th>specificity</th></tr></thead>
 <tbody>
-<tr data-cutoff="youden"><td>{{ count(roc.n) }}</td><td>{{ count(roc.n_outcomes) }}</td><td>{{ "%.3f" | format(roc.auroc) }}</td>
+<tr data-cutoff="youden"><td>{{ count(roc.n) if roc.n is not none else "suppressed" }}</td><td>{{ count(roc.n_outcomes) if roc.n_outcomes is not none else "suppressed" }}</td><td>{{ "%.3f" | format(roc.auroc) }}</td>
 <td>{{ "%.3f" | format(roc.ci_low) }}–{{ "%.3f" | format(roc.ci_high) }}</td><td>Youden: Mg ≤ {{ "%.3f" | format(roc.youden_cutoff) }} mmol/L</td>
 <td>{{ "%.3f" | format(roc.youden_sensitivity) }}</td><td>{{ "%.3f" | format(roc.youden_specificity) }}</td></tr>
 <tr data-cutoff="published"><td></td><td></td><td></td><td></td><td>Shi et al.: Mg ≤ {{ roc.published_cutoff }} mmol/L</td>

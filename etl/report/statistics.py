@@ -1,5 +1,5 @@
-"""The studies' analyses on the registry's own patients: Table 1 by WHO category, prevalence
-with Wilson intervals, Spearman correlations, the ROC of magnesium, calibration by risk decile.
+"""The studies' analyses on the registry's own patients: Table 1 by WHO category, Spearman
+correlations, the ROC of magnesium, calibration by risk decile (prevalence is the marts').
 
 Tests come from scipy and statsmodels; the AUROC interval (DeLong) and the Youden cut-off are
 the scoring step's own functions, so the report and the model cards cannot disagree on them.
@@ -16,7 +16,7 @@ from scipy import stats
 from ..scoring.evaluate import auroc_delong, youden_at_or_below
 from ..rules import dbt_var
 from .dataset import WHO_CATEGORIES
-from .disclosure import complementary, count_text, is_small, shown_count, small_cell_limit
+from .disclosure import count_text, shown_count, small_cell_limit
 
 # Presentation rule of thumb (Bulmer, Principles of Statistics, 1979): |skewness| > 1 is highly
 # skewed, so such a variable is summarised as median [IQR] and compared by Kruskal-Wallis;
@@ -57,13 +57,6 @@ CORRELATES = (
 def confidence_alpha() -> float:
     """The two-sided alpha of the marts' Wilson intervals, from their z (dbt var wilson_z)."""
     return float(2 * stats.norm.sf(float(dbt_var("wilson_z"))))
-
-
-def wilson(k: int, n: int) -> tuple[float, float]:
-    from statsmodels.stats.proportion import proportion_confint
-
-    low, high = proportion_confint(k, n, alpha=confidence_alpha(), method="wilson")
-    return float(low), float(high)
 
 
 def _p(value) -> float | None:
@@ -115,7 +108,13 @@ def _digits(values: pd.Series) -> int:
 
 
 def table1(frame: pd.DataFrame) -> Table1:
-    """Characteristics by WHO category with a test across the categories, per patient."""
+    """Characteristics by WHO category with a test across the categories, per patient.
+
+    Every cell is computed with its exact counts in `values` (patients `n`, a level's `count`);
+    `etl.report.disclosure.protect_table1` then hides small cells and the cells that would give
+    them away, over the whole table at once. Percentages are of the group's patients, so they
+    reveal no count beyond the ones shown.
+    """
     limit = small_cell_limit()
     groups = [c for c in WHO_CATEGORIES if (frame["who_category"] == c).any()]
     by_group = {group: frame[frame["who_category"] == group] for group in groups}
@@ -124,7 +123,7 @@ def table1(frame: pd.DataFrame) -> Table1:
     counts = {group: len(rows) for group, rows in by_group.items()}
     table.rows.append(Table1Row(
         "n", "Patients", "n", {g: count_text(n, limit) for g, n in counts.items()},
-        {g: (None if is_small(n, limit) else {"n": n}) for g, n in counts.items()}))
+        {g: {"n": n} for g, n in counts.items()}))
 
     for column, label in CONTINUOUS:
         values = frame[column].astype("float64").dropna()
@@ -133,9 +132,7 @@ def table1(frame: pd.DataFrame) -> Table1:
         digits = _digits(values)
         for group, rows in by_group.items():
             group_values = rows[column].astype("float64").dropna()
-            if is_small(counts[group], limit) or is_small(len(group_values), limit):
-                cells[group], numbers[group] = "suppressed", None
-            elif len(group_values) == 0:
+            if len(group_values) == 0:
                 cells[group], numbers[group] = "–", {"n": 0}
             else:
                 if skewed:
@@ -170,23 +167,17 @@ def table1(frame: pd.DataFrame) -> Table1:
         known = known.loc[known.sum(axis=1) > 0, known.sum(axis=0) > 0]
         if known.shape[0] >= 2 and known.shape[1] >= 2:
             p_value, test = _p(stats.chi2_contingency(known.to_numpy()).pvalue), "chi-square"
-        hidden = {}
-        for group, rows in by_group.items():
-            group_counts = rows[column].fillna("__missing__").astype(str).value_counts().to_dict()
-            hidden[group] = complementary(group_counts, limit)
         for key, level in level_keys.items():
             cells, numbers = {}, {}
             for group, rows in by_group.items():
                 known_values = rows[column].dropna().astype(str)
                 k = int((known_values == key).sum())
-                if is_small(counts[group], limit) or key in hidden[group]:
-                    cells[group], numbers[group] = "suppressed", None
-                elif len(known_values) == 0:
+                if counts[group] == 0:
                     cells[group], numbers[group] = "–", {"count": 0}
                 else:
-                    percent = 100.0 * k / len(known_values)
+                    percent = 100.0 * k / counts[group]
                     cells[group] = f"{count_text(k, limit)} ({percent:.1f}%)"
-                    numbers[group] = {"count": k, "percent": percent, "n": len(known_values)}
+                    numbers[group] = {"count": k, "percent": percent}
             level_rows.append(Table1Row(f"{column}={key}", f"{label}: {levels[level]}", "n (%)", cells, numbers,
                                         p_value, test, indent=len(levels) > 1))
         if len(levels) > 1:
@@ -196,32 +187,6 @@ def table1(frame: pd.DataFrame) -> Table1:
                 row.p_value, row.test = None, None
         table.rows.extend(level_rows)
     return table
-
-
-@dataclass
-class PrevalenceCell:
-    who_category: str
-    age_band: str
-    n_assessed: int | None
-    n_deficient: int | None
-    prevalence: float | None
-    ci_low: float | None
-    ci_high: float | None
-    suppressed: bool
-
-
-def prevalence_cells(counts: pd.DataFrame) -> list[PrevalenceCell]:
-    """Counts per cell to prevalence with a Wilson interval, suppressing small cells as the marts do."""
-    limit = small_cell_limit()
-    cells = []
-    for row in counts.itertuples(index=False):
-        n, k = int(row.n_assessed), int(row.n_deficient)
-        if n < limit:  # the marts' rule (macro is_small_cell): the cell's patients below the limit
-            cells.append(PrevalenceCell(row.who_category, row.age_band, None, None, None, None, None, True))
-            continue
-        low, high = wilson(k, n)
-        cells.append(PrevalenceCell(row.who_category, row.age_band, n, k, k / n, low, high, False))
-    return cells
 
 
 @dataclass

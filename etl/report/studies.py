@@ -108,10 +108,10 @@ def decision_figure(curve: pd.DataFrame) -> go.Figure:
 
 
 def trend_figure(yearly: pd.DataFrame) -> go.Figure:
-    shown = yearly[~yearly["suppressed"].astype(bool)]
-    years = shown["year"].astype(int).tolist()
     figure = go.Figure()
     for column, name, color in (("crude", "crude", GREY), ("standardised", "standardised", COLOR)):
+        shown = yearly[~yearly["suppressed"].astype(bool) & yearly[column].notna()]
+        years = shown["year"].astype(int).tolist()
         figure.add_scatter(x=years, y=(100 * shown[column]).tolist(), mode="lines+markers", name=name,
                            line={"color": color},
                            error_y={"type": "data", "symmetric": False,

@@ -5,6 +5,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from datetime import datetime
 from pathlib import Path
 
@@ -15,12 +16,16 @@ from ..rules import dbt_var
 from ..scoring.settings import DEFAULT as SCORING
 from . import charts, dataset, statistics, studies
 from .dictionary import dictionary_path
-from .disclosure import count_text, shown_count, small_cell_limit
+from ..disclosure import AGGREGATE_MARTS, PRIMARY, RULE_MARTS, SECONDARY
+from .bins import MG_BIN_MMOL_L, T_SCORE_BIN, magnesium_tscore_bins
+from .disclosure import count_text, policy as report_policy, protect_bins, protect_table1, shown_count, small_cell_limit
 from .render import render
 
 REPORT_FILE = "osteoreg-report.html"
 DICTIONARY_FILE = "data-dictionary.html"
 MARTS_FOLDER = "marts"
+TABLE1_FILE = "table1_by_who_category.csv"
+HEATMAP_FILE = "magnesium_tscore_bins.csv"
 
 
 @dataclass(frozen=True)
@@ -37,8 +42,8 @@ class Headline:
 
     def sentence(self) -> str:
         limit = small_cell_limit()
-        people = f"{count_text(self.patients, limit) if self.patients is not None else f'<{limit}'} patients"
-        scans = f"{count_text(self.assessments, limit) if self.assessments is not None else f'<{limit}'} assessments"
+        people = f"{count_text(self.patients, limit) if self.patients is not None else 'suppressed'} patients"
+        scans = f"{count_text(self.assessments, limit) if self.assessments is not None else 'suppressed'} assessments"
         if self.prevalence is None:
             return f"{people}, {scans}; magnesium deficiency: no year with enough patients to show."
         return (f"{people}, {scans}; magnesium deficiency {100 * self.prevalence:.1f}% "
@@ -54,6 +59,8 @@ class ReportResult:
     headline: Headline
     charts: tuple[str, ...]                     # the chart element ids in the page
     seconds: float
+    suppression_seconds: float = 0.0            # Table 1 and heat map protection (the marts come protected)
+    suppressions: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> primary/secondary counts
     tables: dict[str, object] = field(default_factory=dict, repr=False)  # the computed tables, for tests
 
 
@@ -63,10 +70,11 @@ def _marts(conn) -> list[str]:
 
 
 def _export_marts(conn, folder: Path) -> dict[str, Path]:
-    """One CSV per mart, written by DuckDB (set-based, however large the mart)."""
+    """One CSV per published aggregate mart (protected in the snapshot) and the rules in effect;
+    row-level marts stay in the restricted snapshot (`osteoreg export --restricted`)."""
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
-    for name in _marts(conn):
+    for name in [m for m in _marts(conn) if m in AGGREGATE_MARTS + RULE_MARTS]:
         target = folder / f"{name}.csv"
         escaped = str(target).replace("'", "''")
         conn.execute(f"COPY (SELECT * FROM marts.\"{name}\") TO '{escaped}' (HEADER, DELIMITER ',')").fetchall()
@@ -134,63 +142,112 @@ def _number(value, digits: int = 3) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
-def write_report(warehouse_path: Path, out_dir: Path) -> ReportResult:
-    """Write `osteoreg-report.html`, `marts/*.csv`, the analysis tables and the data dictionary."""
+def _grid(rows: list[dict]) -> dict[tuple[str, str], SimpleNamespace]:
+    return {(row["who_category"], row["age_band"]): SimpleNamespace(**row) for row in rows}
+
+
+def _tally(conn) -> dict[str, int]:
+    """Primary and secondary suppressions of the published prevalence marts."""
+    tally = {PRIMARY: 0, SECONDARY: 0}
+    present = set(_marts(conn))
+    for mart in AGGREGATE_MARTS:
+        if mart in present:
+            for reason, count in conn.execute(f"SELECT suppression, count(*) FROM marts.{mart} "
+                                              "WHERE suppression IS NOT NULL GROUP BY ALL").fetchall():
+                tally[reason] = tally.get(reason, 0) + count
+    return tally
+
+
+def write_report(warehouse_path: Path, out_dir: Path, secondary: bool = True) -> ReportResult:
+    """Write `osteoreg-report.html`, `marts/*.csv` (aggregates only), the analysis tables and the
+    data dictionary; every figure passes disclosure control (`etl.report.disclosure`).
+    `secondary=False` leaves out Table 1's and the heat map's secondary suppression: only for
+    the disclosure attacker's own test; no command offers it."""
     started = time.perf_counter()
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
-    limit = small_cell_limit()
+    policy = report_policy()
+    limit = policy.limit
     outcome_categories = SCORING.outcome_categories
     with open_snapshot(Path(warehouse_path)) as conn:
         overview = dataset.overview(conn)
         frame = dataset.analysis_set(conn)
         by_year = dataset.prevalence_by_year(conn)
-        cell_counts = dataset.prevalence_by_category_and_age(conn)
+        grid_rows = dataset.prevalence_by_category_and_age(conn)
         models = dataset.current_models(conn)
         calibration_scores = dataset.calibration_frame(conn, outcome_categories)
         csvs = _export_marts(conn, out_dir / MARTS_FOLDER)
         age_bands = dataset.age_band_labels(conn)
+        prevalence_tally = _tally(conn)
         studies_section = studies.section(conn, out_dir)
 
+    suppression_started = time.perf_counter()
     table1 = statistics.table1(frame)
-    cells = statistics.prevalence_cells(cell_counts)
-    correlations = statistics.spearman(frame)
-    roc = statistics.magnesium_roc(frame, outcome_categories)
-
-    figures = {"chart-prevalence-trend": charts.prevalence_trend(by_year),
-               "chart-prevalence-category-age": charts.prevalence_by_category_and_age(cells, age_bands)}
     with_mg = frame[frame["mg_mmol_l"].notna()]
-    shown_categories = [c for c in dataset.WHO_CATEGORIES if (with_mg["who_category"] == c).sum() >= limit]
+    positives = int(with_mg["who_category"].isin(outcome_categories).sum())
+    table1_tally = protect_table1(table1, outcome_categories, {"outcomes": positives}, secondary)
+    mg_all_hidden = ("mg_mmol_l", "present", "all") in table1_tally.hidden
+    bins = magnesium_tscore_bins(frame)
+    bins_hidden, bins_tally = protect_bins(
+        {(r.mg_from_mmol_l, r.t_score_from): int(r.patients) for r in bins.itertuples(index=False)},
+        int(bins["patients"].sum()), secondary) if len(bins) and not mg_all_hidden else (set(), None)
+    if len(bins):
+        bins["patients"] = [None if (r.mg_from_mmol_l, r.t_score_from) in bins_hidden else int(r.patients)
+                            for r in bins.itertuples(index=False)]
+        bins["patients"] = bins["patients"].astype("Int64")
+    suppression_seconds = time.perf_counter() - suppression_started
+
+    correlations = statistics.spearman(frame)
+    if mg_all_hidden:   # the pairs with the T-score are Table 1's patients with magnesium
+        for c in correlations:
+            if c.variable == "min_t_score":
+                c.n, c.rho, c.ci_low, c.ci_high, c.p_value = None, None, None, None, None
+    roc = statistics.magnesium_roc(frame, outcome_categories)
+    if mg_all_hidden:
+        roc.n = None
+    if ("roc", "outcomes") in table1_tally.hidden:
+        roc.n_outcomes = None
+
+    grid = _grid(grid_rows)
+    figures = {"chart-prevalence-trend": charts.prevalence_trend(by_year),
+               "chart-prevalence-category-age": charts.prevalence_by_category_and_age(list(grid.values()), age_bands)}
+    shown_categories = [c for c in dataset.WHO_CATEGORIES if (with_mg["who_category"] == c).any()
+                        and ("mg_mmol_l", "present", c) not in table1_tally.hidden]
     left_out = [c.replace("_", " ") for c in dataset.WHO_CATEGORIES
-                if 0 < (with_mg["who_category"] == c).sum() < limit]
+                if ("mg_mmol_l", "present", c) in table1_tally.hidden]
     if shown_categories:
         figures["chart-magnesium-by-category"] = charts.magnesium_by_category(with_mg, shown_categories)
-    scatter_rows = int(frame[["mg_mmol_l", "min_t_score"]].dropna().shape[0])
-    if scatter_rows >= limit:
-        figures["chart-magnesium-scatter"] = charts.magnesium_scatter(frame, SCORING.seed)
+    if len(bins) and bins["patients"].notna().any():
+        figures["chart-magnesium-heatmap"] = charts.magnesium_heatmap(bins)
     if roc.auroc is not None:
         figures["chart-magnesium-roc"] = charts.magnesium_roc(roc)
     model_views = [_model_view(model) for model in models]
     calibration_tables = {}
     for model in model_views:
         scores = calibration_scores[calibration_scores["model_name"] == model["name"]]
-        bins = statistics.calibration_bins(scores)
-        calibration_tables[model["name"]] = bins
-        if len(bins):
-            figures[f"chart-calibration-{model['name']}"] = charts.calibration(bins, model["name"])
+        calibration = statistics.calibration_bins(scores)
+        calibration_tables[model["name"]] = calibration
+        if len(calibration):
+            figures[f"chart-calibration-{model['name']}"] = charts.calibration(calibration, model["name"])
 
-    prevalence_grid = {(c.who_category, c.age_band): c for c in cells}
+    suppressions = {
+        "prevalence": prevalence_tally,
+        "table1": {PRIMARY: table1_tally.primary, SECONDARY: table1_tally.secondary},
+        "heatmap": {PRIMARY: bins_tally.primary if bins_tally else 0,
+                    SECONDARY: bins_tally.secondary if bins_tally else 0},
+    }
     html = render({
         "figures": figures, "overview": overview, "limit": limit, "count": lambda n: count_text(n, limit),
+        "policy": policy, "suppressions": suppressions,
         "pvalue": _pvalue, "number": _number, "when": _when, "written_at": _when(datetime.now()),
         "dictionary": None, "table1": table1, "skew": statistics.SKEWNESS_FOR_MEDIAN,
         "mg_deficient": dbt_var("mg_deficient_below_mmol_l"),
         "by_year": by_year.to_dict("records"), "age_bands": age_bands,
-        "prevalence_categories": [c for c in dataset.WHO_CATEGORIES if (c, "all") in prevalence_grid] + ["all"],
-        "prevalence_grid": prevalence_grid, "distribution_left_out": left_out, "correlations": correlations,
-        "scatter_note": (f"One point per patient (latest assessment); a random {charts.SCATTER_POINTS:,} of "
-                         f"{scatter_rows:,} are drawn." if scatter_rows > charts.SCATTER_POINTS
-                         else "One point per patient (latest assessment)."),
+        "prevalence_categories": [c for c in dataset.WHO_CATEGORIES if (c, "all") in grid] + ["all"],
+        "prevalence_grid": grid, "distribution_left_out": left_out, "correlations": correlations,
+        "heatmap_note": (f"Patients per bin of {MG_BIN_MMOL_L} mmol/L magnesium and {T_SCORE_BIN} T-score units "
+                         f"(latest assessment); bins with 1 to {limit - 1} patients, and bins that would give "
+                         "one away from the total, are blank. No individual patient is drawn."),
         "roc": roc, "outcome_categories": [c.replace("_", " ") for c in outcome_categories],
         "published_auc": SCORING.shi_mg_alone_auc, "models": model_views, "studies": studies_section.html,
     } | _dictionary_context(warehouse_path, out_dir))
@@ -199,19 +256,20 @@ def write_report(warehouse_path: Path, out_dir: Path) -> ReportResult:
     partial.write_text(html, encoding="utf-8")
     os.replace(partial, target)
 
-    table1.frame().to_csv(out_dir / "table1_by_who_category.csv", index=False)
-    csvs["table1_by_who_category"] = out_dir / "table1_by_who_category.csv"
-    pd.DataFrame([vars(cell) for cell in cells]).to_csv(out_dir / "mg_deficiency_by_category_and_age.csv",
-                                                       index=False)
-    csvs["mg_deficiency_by_category_and_age"] = out_dir / "mg_deficiency_by_category_and_age.csv"
+    table1.frame().to_csv(out_dir / TABLE1_FILE, index=False)
+    csvs["table1_by_who_category"] = out_dir / TABLE1_FILE
+    bins.to_csv(out_dir / HEATMAP_FILE, index=False)
+    csvs["magnesium_tscore_bins"] = out_dir / HEATMAP_FILE
     csvs.update(studies_section.csvs)
     dictionary = out_dir / DICTIONARY_FILE
     return ReportResult(
         html=target, csvs=csvs, dictionary=dictionary if dictionary.exists() else None,
-        headline=_headline(overview, by_year), charts=tuple(figures) + studies_section.charts, seconds=time.perf_counter() - started,
-        tables={"overview": overview, "table1": table1, "prevalence_by_year": by_year, "prevalence_cells": cells,
+        headline=_headline(overview, by_year), charts=tuple(figures) + studies_section.charts,
+        seconds=time.perf_counter() - started,
+        suppression_seconds=suppression_seconds, suppressions=suppressions,
+        tables={"overview": overview, "table1": table1, "prevalence_by_year": by_year, "prevalence_grid": grid,
                 "correlations": correlations, "roc": roc, "calibration": calibration_tables, "models": model_views,
-                "studies": studies_section.tables})
+                "heatmap": bins, "studies": studies_section.tables})
 
 
 def _dictionary_context(warehouse_path: Path, out_dir: Path) -> dict:

@@ -76,13 +76,14 @@ def test_report_section_with_pictures_and_csvs(demo_section):
                    "studies-ali-odds-ratios", "studies-standardised-table"):
         assert f'id="{anchor}"' in section, anchor
     for chart in ("chart-studies-nomogram", "chart-studies-calibration", "chart-studies-decision",
-                  "chart-studies-standardised", "chart-studies-roc"):
+                  "chart-studies-standardised", "chart-studies-roc"):    # the trend shows crude rates at least
         assert chart in demo_section.charts and f'id="{chart}"' in section, chart
     assert f"{SHI_MG_AUC.estimate:.3f} ({SHI_MG_AUC.ci_low:.3f}–{SHI_MG_AUC.ci_high:.3f})" in section
     side = pd.read_csv(demo_section.csvs["analyses/studies_side_by_side"])
     assert side.loc[0, "figure"] == SHI_MG_OR.figure and side.loc[0, "paper"] == "1.940 (1.312–2.868)"
     standardised = pd.read_csv(demo_section.csvs["analyses/mg_deficiency_standardised"])
-    shown = standardised[~standardised["suppressed"]]
+    shown = standardised[~standardised["suppressed"] & ~standardised["standardised_withheld"]]
+    assert standardised.loc[standardised["standardised_withheld"], "standardised"].isna().all()
     assert (shown["standardised_ci_low"] <= shown["standardised"]).all()
     assert (shown["standardised"] <= shown["standardised_ci_high"]).all()
     assert standardised["standard"].eq("esp2013").all()

@@ -1,0 +1,32 @@
+"""The published prevalence table: what is withheld and why (hand-made strata)."""
+import pandas as pd
+
+from etl.analyses import results
+from etl.analyses.settings import DEFAULT
+
+
+def _counts(small_year: int):
+    rows = []
+    for year in (2021, 2022, 2023):
+        for sex in ("F", "M"):
+            for band in ("<50", "50-59", "60-69", "70-79", "80+"):
+                n, k = 60, 20
+                if year == small_year and sex == "M" and band == "80+":
+                    n, k = 15, 3                     # 3 deficient: a small numerator in one stratum
+                rows.append({"year": year, "sex": sex, "age_band": band, "n_assessed": n, "n_deficient": k})
+    return pd.DataFrame(rows)
+
+
+def test_standardised_rate_withheld_for_a_year_with_a_small_stratum_and_hidden_years_stay_hidden():
+    prev = results.prevalence(_counts(2022), "2024-01-15", DEFAULT, 0.05, [50, 60, 70, 80])
+    prev.years_suppressed_in_marts = {2023}
+    table = results._yearly_published(prev).set_index("year")
+    assert table.loc[2021, "standardised"] == table.loc[2021, "standardised"]       # shown
+    assert not table.loc[2021, "suppressed"] and not table.loc[2021, "standardised_withheld"]
+    assert table.loc[2022, "standardised_withheld"] and pd.isna(table.loc[2022, "standardised"])
+    assert table.loc[2022, "n_assessed"] == 9 * 60 + 15 and table.loc[2022, "crude"] > 0   # crude still shown
+    assert table.loc[2023, "suppressed"] and pd.isna(table.loc[2023, "n_assessed"])       # hidden by the marts
+    assert "n_unknown_sex" not in table.columns
+    assert prev.latest_complete_year == 2023
+    # 20 of 60 in every stratum: the standardised rate is exactly 1/3 whatever the weights
+    assert abs(table.loc[2021, "standardised"] - 1 / 3) < 1e-12

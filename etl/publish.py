@@ -11,7 +11,8 @@ What is published: every table and view of `marts`, `scoring` and `audit`, as ta
 snapshot has nothing to recompute), except `audit.quarantine.payload` (the rejected rows as
 sent, which may hold identifiers). `raw`, `identity`, `staging`, `intermediate` never leave the
 warehouse. The data dictionary (dbt docs, `etl.report.dictionary`) is published beside it.
-`main.snapshot_info` says when and from which schema revision it was published. The prevalence
+`main.snapshot_info` says when and from which schema revision it was published; schema `analyses`
+holds the studies' analyses computed from the copied marts (`etl.analyses`, aggregates only). The prevalence
 marts get their secondary suppression here (`etl.disclosure`), as it needs all of them at once;
 the row-level marts are copied as they are, as the snapshot is restricted.
 """

@@ -29,10 +29,14 @@ def design(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     parts = []
     for column in columns:
         values = frame[column]
-        if values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == "string":
+        text = values.dropna().map(lambda v: isinstance(v, str)).any() if values.dtype == object else \
+            isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == "string"
+        if text:
             parts.append(pd.get_dummies(values.astype(str), prefix=column, drop_first=True, dtype=float))
-        else:
-            parts.append(values.astype("float64").rename(column))
+        else:   # numbers, booleans, or a column of NULLs read as object
+            parts.append(pd.to_numeric(values.map(lambda v: float(v) if v is not None else np.nan)
+                                       if values.dtype == object else values, errors="coerce")
+                         .astype("float64").rename(column))
     return pd.concat(parts, axis=1)
 
 

@@ -54,7 +54,7 @@ def prevalence(counts: pd.DataFrame, last_scan, settings: AnalysisSettings, alph
         weights = standardised.pooled_weights(counts[counts["sex"].isin(standardised.SEXES)])
     else:
         raise ValueError(f"Unknown standard population {settings.standard_population!r}.")
-    yearly = standardised.yearly(counts, weights, alpha) if len(counts) else pd.DataFrame()
+    yearly = standardised.yearly(counts, weights, alpha)
     latest = standardised.latest_complete_year(yearly["year"].tolist() if len(yearly) else [], last_scan)
     limit = small_cell_limit()
     small = counts.apply(lambda r: any(is_small(int(n), limit) for n in
@@ -108,11 +108,9 @@ def _yearly_published(prev: Prevalence) -> pd.DataFrame:
     counts it could give a hidden one away: it is published only for years whose every sex x age band
     stratum has no small count. The count of patients without a known sex is not published."""
     limit = small_cell_limit()
-    frame = prev.yearly.drop(columns=["n_unknown_sex"]).copy() if len(prev.yearly) else prev.yearly.copy()
-    if not len(frame):
-        return frame
-    hidden = frame.apply(lambda r: any(is_small(int(n), limit) for n in
-                                       (r["n_assessed"], r["n_deficient"], r["n_assessed"] - r["n_deficient"])), axis=1)
+    frame = prev.yearly.drop(columns=["n_unknown_sex"]).copy()
+    hidden = pd.Series([any(is_small(int(n), limit) for n in (r.n_assessed, r.n_deficient, r.n_assessed - r.n_deficient))
+                        for r in frame.itertuples()], index=frame.index, dtype=bool)
     hidden |= frame["year"].isin(prev.years_suppressed_in_marts)
     strata = frame["year"].isin(prev.years_with_small_strata)
     for column in frame.columns:

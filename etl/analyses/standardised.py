@@ -99,6 +99,10 @@ def _wilson(k: int, n: int, alpha: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
+YEARLY_COLUMNS = ("year", "n_assessed", "n_deficient", "n_unknown_sex", "crude", "crude_ci_low", "crude_ci_high",
+                  "standardised", "standardised_ci_low", "standardised_ci_high", "standard_weight_missing")
+
+
 def yearly(counts: pd.DataFrame, weights: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """One row per year: crude prevalence (Wilson interval, as the marts) and the standardised one.
 
@@ -120,7 +124,7 @@ def yearly(counts: pd.DataFrame, weights: pd.DataFrame, alpha: float = 0.05) -> 
             "standardised_ci_high": dsr.ci_high if dsr else math.nan,
             "standard_weight_missing": dsr.weight_missing if dsr else 1.0,
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(YEARLY_COLUMNS))
 
 
 @dataclass(frozen=True)

@@ -30,3 +30,25 @@ def test_standardised_rate_withheld_for_a_year_with_a_small_stratum_and_hidden_y
     assert prev.latest_complete_year == 2023
     # 20 of 60 in every stratum: the standardised rate is exactly 1/3 whatever the weights
     assert abs(table.loc[2021, "standardised"] - 1 / 3) < 1e-12
+
+
+def test_a_registry_without_labs_gives_reasons_and_tables_that_store(women):
+    import duckdb
+
+    from etl.analyses import ali, shi
+
+    empty = women.iloc[:0]
+    no_labs = women.head(30).assign(mg_mmol_l=None, phosphate_mmol_l=None, beta_ctx_ng_ml=None, p1np_ng_ml=None)
+    counts = pd.DataFrame(columns=["year", "sex", "age_band", "n_assessed", "n_deficient"])
+    for frame in (empty, no_labs):
+        adults = frame.assign(mg_deficient=None, vitd_status=None, pth_elevated=None, hypocalcemia=None)
+        analyses = results.Analyses(shi.analyse(frame), ali.analyse(adults),
+                                    results.prevalence(counts, None, DEFAULT, 0.05, [50, 60, 70, 80]), limit=11)
+        tables = results.tables(analyses)
+        assert tables["shi_odds_ratios"]["odds_ratio"].isna().all()
+        assert tables["shi_model_comparison"]["reason"].str.contains("need at least").all()
+        with duckdb.connect() as conn:
+            for name, table in tables.items():
+                conn.register("t", table)
+                conn.execute(f'CREATE TABLE "{name}" AS SELECT * FROM t')
+                conn.unregister("t")

@@ -16,7 +16,7 @@ from scipy import stats
 from ..disclosure import load_policy
 from ..rules import load_rules
 from . import ali, population, shi, side_by_side, standardised
-from .disclosure import is_small, limit_in_effect, small_cell_limit
+from .disclosure import is_small, limit_in_effect, shown, small_cell_limit
 from .settings import DEFAULT, SHI_MG_AUC, SHI_MG_OR, AnalysisSettings
 
 ROC_CURVE_POINTS = 51         # a drawn ROC curve on a grid of false-positive rates, not per patient
@@ -43,6 +43,7 @@ class Analyses:
     ali: ali.AliResult | None
     prevalence: Prevalence | None
     missing: dict[str, list[str]] = field(default_factory=dict)     # analysis -> marts it lacked
+    populations: dict[str, tuple[int, int]] = field(default_factory=dict)   # study -> (patients, analysed)
     limit: int | None = None      # the small-cell limit in effect for the run
 
 
@@ -76,16 +77,33 @@ def run(conn, settings: AnalysisSettings = DEFAULT) -> Analyses:
     return result
 
 
+def bounded(frame: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
+    """The frame, or a seeded uniform random sample of `settings.max_patients` of its patients."""
+    if len(frame) <= settings.max_patients:
+        return frame
+    return frame.sample(n=settings.max_patients, random_state=settings.seed).sort_index()
+
+
 def _run(conn, settings: AnalysisSettings, alpha: float, bounds: list[int]) -> Analyses:
     missing = {name: population.missing_marts(conn, name) for name in population.REQUIRED}
-    shi_result = shi.analyse(population.shi_frame(conn), settings, alpha) if not missing["shi"] else None
-    ali_result = ali.analyse(population.ali_frame(conn), alpha) if not missing["ali"] else None
+    populations = {}
+    shi_result = ali_result = None
+    if not missing["shi"]:
+        frame = population.shi_frame(conn)
+        analysed = bounded(frame, settings)
+        populations["shi"] = (len(frame), len(analysed))
+        shi_result = shi.analyse(analysed, settings, alpha)
+    if not missing["ali"]:
+        frame = population.ali_frame(conn)
+        analysed = bounded(frame, settings)
+        populations["ali"] = (len(frame), len(analysed))
+        ali_result = ali.analyse(analysed, alpha)
     prevalence_result = None
     if not missing["prevalence"]:
         prevalence_result = prevalence(population.prevalence_counts(conn), population.last_scan_date(conn), settings,
                                        alpha, bounds)
         prevalence_result.years_suppressed_in_marts = population.years_suppressed_in_marts(conn)
-    return Analyses(shi_result, ali_result, prevalence_result, {k: v for k, v in missing.items() if v})
+    return Analyses(shi_result, ali_result, prevalence_result, {k: v for k, v in missing.items() if v}, populations)
 
 
 def _ratio_rows(ratios, **extra) -> list[dict]:
@@ -134,6 +152,10 @@ def tables(result: Analyses) -> dict[str, pd.DataFrame]:
 
 def _tables(result: Analyses) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {"studies_side_by_side": side_by_side.table(result.shi, result.ali)}
+    out["populations"] = pd.DataFrame(
+        [{"study": study, "patients": shown(total), "analysed": shown(analysed),
+          "sampled": analysed < total} for study, (total, analysed) in result.populations.items()],
+        columns=["study", "patients", "analysed", "sampled"])
     if result.shi is not None:
         s = result.shi
         out["shi_odds_ratios"] = pd.DataFrame(_ratio_rows(s.odds_ratios)).drop(columns=["n_exposed"]).assign(

@@ -60,6 +60,10 @@ class AnalysisSettings:
     # european_standard_population_2013, split equally by sex) or "registry_pooled" (the registry's
     # own patients over all years, by sex and age band).
     standard_population: str = "esp2013"
+    # Above this many patients a study's population is analysed on a seeded random sample of them
+    # (uniform, so rates and calibration stay as they are; intervals widen): logistic fits and
+    # cross-validation then take seconds at any registry size. `analyses.populations` says both counts.
+    max_patients: int = 100_000
     seed: int = 20261202
 
 

@@ -227,6 +227,7 @@ def section(conn, out_dir: Path) -> Section:
         ali_correlations=_records(tables.get("ali_correlations")), ali_ors=_records(tables.get("ali_odds_ratios")),
         yearly=yearly, trend=trend[0] if trend else None,
         headline=next((r for r in yearly if r["year"] == latest and not r["suppressed"]), None) if latest else None,
+        populations={r["study"]: r for r in _records(tables.get("populations"))},
         latest_year=latest, cutoff=SHI_MG_CUTOFF_MMOL_L, shi_source=SHI_SOURCE, ali_source=ALI_SOURCE,
         labels=PREDICTOR_LABELS)
     return Section(Markup(html), csvs, tuple(figures), tables)

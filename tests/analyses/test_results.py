@@ -52,3 +52,11 @@ def test_a_registry_without_labs_gives_reasons_and_tables_that_store(women):
                 conn.register("t", table)
                 conn.execute(f'CREATE TABLE "{name}" AS SELECT * FROM t')
                 conn.unregister("t")
+
+
+def test_a_large_population_is_analysed_on_a_seeded_sample(women):
+    settings = DEFAULT.__class__(max_patients=500)
+    sample = results.bounded(women, settings)
+    assert len(sample) == 500 and sample.index.is_unique
+    assert sample.index.equals(results.bounded(women, settings).index)        # seeded: the same patients
+    assert results.bounded(women.head(400), settings).equals(women.head(400))

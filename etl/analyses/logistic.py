@@ -1,5 +1,8 @@
 """Logistic regression as the papers report it: odds ratios with Wald 95% intervals from
-statsmodels, complete cases, and the counts behind them (for the small-cell rule)."""
+statsmodels, complete cases, and the counts behind them (for the small-cell rule).
+
+statsmodels is imported where a model is fitted (here and in `calibration`, `standardised`):
+`etl.publish` imports this package, and every CLI command should not pay its import time."""
 from __future__ import annotations
 
 import math

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..scoring.evaluate import calibration as calibration_in_the_large
 from ..scoring.settings import DEFAULT as SCORING
 from . import calibration, decision_curve, nomogram, roc
 from .disclosure import releasable, small_cell_limit
@@ -121,8 +122,6 @@ class LocalModel:
 def local_model(frame: pd.DataFrame, settings: AnalysisSettings = DEFAULT, alpha: float = 0.05) -> LocalModel | str:
     """The nomogram's predictors refitted on the registry; out-of-sample calibration, decision curve
     and paired comparisons with OST, magnesium alone and age + BMI. A string says why not."""
-    from ..scoring.evaluate import calibration as calibration_in_the_large
-
     predictors = list(settings.local_model_predictors)
     needed = sorted({OUTCOME, *predictors, "weight_kg", "age_at_scan", "bmi", "mg_mmol_l"})
     complete = frame.dropna(subset=needed).reset_index(drop=True)

@@ -68,3 +68,22 @@ def test_censored_values_counted_and_corrected_calcium_row():
     few = tables.continuous_row(frame.assign(pth_ng_l_censored=[True] * 3 + [False] * 21), "g",
                                 {False: "no", True: "yes"}, "pth_ng_l", "PTH")
     assert few.n_censored is None          # 3 censored values: a small count, not shown
+
+
+def test_side_by_side_puts_the_papers_figures_beside_the_registrys(women):
+    from etl.analyses import ali, shi, side_by_side
+
+    adults = women.assign(mg_deficient=women["mg_mmol_l"] < 0.8,
+                          vitd_status=np.where(women["vitd_nmol_l"] < 50, "deficient", "sufficient"),
+                          pth_elevated=women["pth_ng_l"] > 65, hypocalcemia=women["calcium_mmol_l"] < 2.2)
+    s, a = shi.analyse(women, shi.DEFAULT.__class__(bootstrap=5)), ali.analyse(adults)
+    table = side_by_side.table(s, a).set_index("figure")
+    assert list(table.columns) == ["paper", "paper_n", "registry", "registry_n", "comparable_population"]
+    row = table.loc["adjusted OR, Mg <= 0.845 mmol/L"]
+    mg = s.odds_ratios[0]
+    assert row["paper"] == "1.940 (1.312–2.868)" and row["paper_n"] == 496
+    assert row["registry"] == f"{mg.odds_ratio:.3f} ({mg.ci_low:.3f}–{mg.ci_high:.3f})" and row["registry_n"] == mg.n
+    assert table.loc["AUROC of magnesium alone", "paper"] == "0.602 (0.551–0.652)"
+    assert table.loc["OR(Mg deficiency) / OR(vitamin D deficiency), one model", "registry_n"] == a.weight.n
+    assert table["comparable_population"].str.startswith(("yes", "partly")).all()
+    assert len(side_by_side.table(None, None)) == 0

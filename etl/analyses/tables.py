@@ -103,7 +103,7 @@ def compare(frame: pd.DataFrame, group_column: str, groups: dict, variables, bmd
     table = GroupTable(groups=list(groups.values()))
     counts = {name: int((frame[group_column] == value).sum()) for value, name in groups.items()}
     table.rows.append(GroupRow("n", "Patients", "n",
-                               {g: (f"<{limit}" if is_small(n, limit) else f"{n:,}") for g, n in counts.items()},
+                               {g: (SUPPRESSED if is_small(n, limit) else f"{n:,}") for g, n in counts.items()},
                                {g: (None if is_small(n, limit) else {"n": n}) for g, n in counts.items()}))
     for column, label in variables:
         table.rows.append(continuous_row(frame, group_column, groups, column, label, limit))

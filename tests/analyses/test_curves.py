@@ -87,3 +87,11 @@ def test_side_by_side_puts_the_papers_figures_beside_the_registrys(women):
     assert table.loc["OR(Mg deficiency) / OR(vitamin D deficiency), one model", "registry_n"] == a.weight.n
     assert table["comparable_population"].str.startswith(("yes", "partly")).all()
     assert len(side_by_side.table(None, None)) == 0
+
+
+def test_a_small_group_is_suppressed_not_bounded():
+    frame = pd.DataFrame({"g": [True] * 4 + [False] * 20, "x": np.arange(24.0)})
+    table = tables.compare(frame, "g", {False: "no", True: "yes"}, [("x", "X")])
+    patients = table.rows[0]
+    assert patients.cells == {"no": "20", "yes": "suppressed"} and patients.values["yes"] is None
+    assert table.rows[1].cells["yes"] == "suppressed" and table.rows[1].p_value is None

@@ -101,6 +101,7 @@ def test_no_published_count_is_small(demo_section, tiny, tmp_path):
                 assert not ((values > 0) & (values < 11)).any(), (key, column)
     html = str(tiny_section.html)
     assert html.startswith('<h2 id="studies">')
+    assert "&lt;11" not in html and "<11" not in html      # a small count is not even bounded on the page
     assert re.search(r"fewer than 11 patients|60 patients with and without osteoporosis|suppressed", html)
 
 

@@ -83,6 +83,8 @@ def continuous_row(frame: pd.DataFrame, group_column: str, groups: dict, column:
             mean, sd = float(group_values.mean()), float(group_values.std(ddof=1))
             cells[name] = f"{_fmt(mean, digits)} ({_fmt(sd, digits)})"
             numbers[name] = {"n": len(group_values), "mean": mean, "sd": sd}
+        if numbers[name] is not None and is_small(int((frame[group_column] == value).sum()) - len(group_values), limit):
+            numbers[name]["n"] = None     # the group's n minus this n would give a small missing count away
         if len(group_values) >= 2:
             samples.append(group_values.to_numpy())
     p_value, test = None, None

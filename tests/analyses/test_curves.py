@@ -95,3 +95,10 @@ def test_a_small_group_is_suppressed_not_bounded():
     patients = table.rows[0]
     assert patients.cells == {"no": "20", "yes": "suppressed"} and patients.values["yes"] is None
     assert table.rows[1].cells["yes"] == "suppressed" and table.rows[1].p_value is None
+
+
+def test_a_small_missing_count_is_not_derivable_from_the_ns():
+    frame = pd.DataFrame({"g": [True] * 30 + [False] * 30, "x": [np.nan] * 3 + list(np.arange(57.0))})
+    row = tables.continuous_row(frame, "g", {False: "no", True: "yes"}, "x", "X")
+    assert row.values["yes"]["n"] is None and row.values["yes"]["mean"] == pytest.approx(np.arange(27.0).mean())
+    assert row.values["no"]["n"] == 30                       # nobody missing: nothing to derive

@@ -63,7 +63,7 @@ class AnalysisSettings:
     # Above this many patients a study's population is analysed on a seeded random sample of them
     # (uniform, so rates and calibration stay as they are; intervals widen): logistic fits and
     # cross-validation then take seconds at any registry size. `analyses.populations` says both counts.
-    max_patients: int = 100_000
+    max_patients: int = 50_000
     seed: int = 20261202
 
 

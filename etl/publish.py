@@ -11,7 +11,8 @@ What is published: every table and view of `marts`, `scoring` and `audit`, as ta
 snapshot has nothing to recompute), except `audit.quarantine.payload` (the rejected rows as
 sent, which may hold identifiers). `raw`, `identity`, `staging`, `intermediate` never leave the
 warehouse. The data dictionary (dbt docs, `etl.docs`) is published beside it.
-`main.snapshot_info` says when and from which schema revision it was published. The prevalence
+`main.snapshot_info` says when and from which schema revision it was published; schema `analyses`
+holds the studies' analyses computed from the copied marts (`etl.analyses`, aggregates only). The prevalence
 marts get their secondary suppression here (`etl.disclosure`), as it needs all of them at once;
 the row-level marts are copied as they are, as the snapshot is restricted.
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from . import __version__, warehouse
+from .analyses.snapshot import write_tables as write_analysis_tables
 from .disclosure.prevalence import protect_published_prevalence
 from .docs import generate_data_dictionary
 from .errors import OsteoregError, WarehouseLockedError
@@ -157,6 +159,7 @@ def _write_snapshot(warehouse_path: Path, partial: Path, secondary: bool = True)
             rows += conn.execute(f"SELECT count(*) FROM {schema}.{identifier(table)}").fetchall()[0][0]
             names.append(f"{schema}.{table}")
         protect_published_prevalence(conn, secondary=secondary)  # secondary suppression (contract 6)
+        names += write_analysis_tables(conn)  # the studies' analyses, aggregates only (etl/analyses)
         conn.execute(f"CREATE TABLE {SNAPSHOT_INFO} (published_at TIMESTAMPTZ, warehouse VARCHAR, "
                      "schema_revision VARCHAR, osteoreg_version VARCHAR, tables INTEGER, rows BIGINT)").fetchall()
         conn.execute(f"INSERT INTO {SNAPSHOT_INFO} VALUES (?, ?, ?, ?, ?, ?)",

@@ -14,7 +14,7 @@ import pandas as pd
 from ..errors import UsageError
 from ..publish import open_snapshot
 from ..scoring.settings import DEFAULT as SCORING
-from . import charts, dataset, statistics
+from . import charts, dataset, statistics, studies
 from ..disclosure import AGGREGATE_MARTS, PRIMARY, RULE_MARTS, SECONDARY
 from ..docs import dictionary_path
 from .bins import MG_BIN_MMOL_L, T_SCORE_BIN, magnesium_tscore_bins
@@ -213,6 +213,7 @@ def _write_report(warehouse_path: Path, out_dir: Path, secondary: bool) -> Repor
         csvs = _export_marts(conn, out_dir / MARTS_FOLDER)
         age_bands = dataset.age_band_labels(conn)
         prevalence_tally = _tally(conn)
+        studies_section = studies.section(conn, out_dir)
 
     suppression_started = time.perf_counter()
     table1 = statistics.table1(frame)
@@ -285,6 +286,7 @@ def _write_report(warehouse_path: Path, out_dir: Path, secondary: bool) -> Repor
                          "one away from the total, are blank. No individual patient is drawn."),
         "roc": roc, "outcome_categories": [c.replace("_", " ") for c in outcome_categories],
         "published_auc": SCORING.shi_mg_alone_auc, "models": model_views, "triage": triage,
+        "studies": studies_section.html,
     } | _dictionary_context(warehouse_path, out_dir))
     target = out_dir / REPORT_FILE
     partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
@@ -295,14 +297,16 @@ def _write_report(warehouse_path: Path, out_dir: Path, secondary: bool) -> Repor
     csvs["table1_by_who_category"] = out_dir / TABLE1_FILE
     bins.to_csv(out_dir / HEATMAP_FILE, index=False)
     csvs["magnesium_tscore_bins"] = out_dir / HEATMAP_FILE
+    csvs.update(studies_section.csvs)
     dictionary = out_dir / DICTIONARY_FILE
     return ReportResult(
         html=target, csvs=csvs, dictionary=dictionary if dictionary.exists() else None,
-        headline=_headline(overview, by_year), charts=tuple(figures), seconds=time.perf_counter() - started,
+        headline=_headline(overview, by_year), charts=tuple(figures) + studies_section.charts,
+        seconds=time.perf_counter() - started,
         suppression_seconds=suppression_seconds, suppressions=suppressions,
         tables={"overview": overview, "table1": table1, "prevalence_by_year": by_year, "prevalence_grid": grid,
                 "correlations": correlations, "roc": roc, "calibration": calibration_tables, "models": model_views,
-                "heatmap": bins})
+                "heatmap": bins, "studies": studies_section.tables})
 
 
 def _dictionary_context(warehouse_path: Path, out_dir: Path) -> dict:

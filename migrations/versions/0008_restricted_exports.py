@@ -12,7 +12,7 @@ Create Date: 2026-12-02
 from alembic import op
 
 revision = "0008_restricted_exports"
-down_revision = "0003_scoring_models"
+down_revision = "0007_scoring_prescan_triage"
 branch_labels = None
 depends_on = None
 

@@ -28,9 +28,9 @@ def test_snapshot_path_is_beside_the_warehouse(tmp_path):
 def test_snapshot_holds_the_analyst_schemas_and_nothing_else(demo):
     snapshot = snapshot_path(demo.path)
     schemas = {s for s, in rows(snapshot, "SELECT DISTINCT table_schema FROM information_schema.tables")}
-    assert schemas == set(PUBLISHED_SCHEMAS) | {"main"}
+    assert schemas == set(PUBLISHED_SCHEMAS) | {"main", "analyses"}   # analyses: computed at publication
     published = {(s, t) for s, t in rows(snapshot, "SELECT table_schema, table_name FROM information_schema.tables "
-                                                   "WHERE table_schema <> 'main'")}
+                                                   "WHERE table_schema NOT IN ('main', 'analyses')")}
     expected = {(s, t) for s, t in rows(demo.path, "SELECT table_schema, table_name FROM information_schema.tables "
                                                    "WHERE table_schema IN ('marts', 'scoring', 'audit')")}
     assert published == expected
@@ -42,7 +42,8 @@ def test_snapshot_holds_the_analyst_schemas_and_nothing_else(demo):
                                                      "WHERE table_schema = 'audit' AND table_name = 'quarantine'")}
     assert "payload" not in quarantine_columns and {"load_id", "reason"} <= quarantine_columns
     (info,) = rows(snapshot, "SELECT warehouse, schema_revision, tables FROM main.snapshot_info")
-    assert info == (demo.path.name, warehouse.current_revision(demo.path), len(published))
+    analyses = rows(snapshot, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'analyses'")[0][0]
+    assert info == (demo.path.name, warehouse.current_revision(demo.path), len(published) + analyses)
     assert not stat.S_IMODE(os.stat(snapshot).st_mode) & 0o222  # nobody may write it
 
 

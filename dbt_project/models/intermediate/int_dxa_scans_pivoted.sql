@@ -27,6 +27,9 @@ with pivoted as (
         max(case when weight_kg_is_plausible then weight_kg end) as weight_kg,
         -- the status recorded at the scan; its site rows disagree only by error, max picks one
         max(menopausal_status) as scan_menopausal_status,
+        -- the scanner's manufacturer as sent (raw BMD compares only within one); empty when the
+        -- scan's rows name several
+        case when count(distinct trim(manufacturer)) = 1 then min(trim(manufacturer)) end as manufacturer,
         max(case
             when not t_score_is_plausible or not z_score_is_plausible or not bmd_g_cm2_is_plausible
               or not height_cm_is_plausible or not weight_kg_is_plausible then 1
@@ -48,6 +51,7 @@ select
     pivoted.height_cm,
     pivoted.weight_kg,
     pivoted.scan_menopausal_status,
+    pivoted.manufacturer,
     pivoted.has_implausible_value,
     {%- set core_site = label_of_lowest([
         ('t_score_lumbar_spine', 'lumbar_spine_l1_l4'),

@@ -33,6 +33,7 @@ with assessments as (
                 / ((coalesce(scans.height_cm, vitals.height_cm) / 100.0) * (coalesce(scans.height_cm, vitals.height_cm) / 100.0)), 2),
             vitals.bmi
         ) as bmi,
+        scans.manufacturer,
         scans.has_implausible_value,
         coalesce(fractures.first_fragility_fracture_date <= scans.scan_date, false) as has_fragility_fracture
     from {{ ref('int_dxa_scans_pivoted') }} as scans
@@ -102,6 +103,7 @@ select
     height_cm,
     weight_kg,
     bmi,
+    manufacturer,
     has_fragility_fracture,
     has_implausible_value
 from labelled

@@ -9,7 +9,6 @@ from types import SimpleNamespace
 from datetime import datetime
 from pathlib import Path
 
-import pandas as pd
 
 from ..errors import UsageError
 from ..publish import open_snapshot

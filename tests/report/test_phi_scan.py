@@ -23,7 +23,7 @@ from etl.ingest.loader import ingest_paths
 from etl.publish import publish, snapshot_path
 from etl.quality.runner import run_checks
 from etl.report import write_report
-from etl.report.dictionary import dictionary_path
+from etl.docs import dictionary_path
 from etl.scoring.runner import score
 from etl.synth.flat import write_flat
 

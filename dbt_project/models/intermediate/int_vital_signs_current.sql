@@ -16,8 +16,8 @@ with current_versions as (
             'case when versions.result_id is null then coalesce(versions.loinc_code, versions.code) end',
             'case when versions.result_id is null and versions.accession_id is null then versions.collected_at end',
         ],
-        where="coalesce(versions.loinc_code, case when versions.code_system = 'LOINC' then versions.code end)"
-              ~ " in ('29463-7', '8302-2', '39156-5')",
+        where_after="coalesce(loinc_code, case when code_system = 'LOINC' then code end)"
+                    ~ " in ('29463-7', '8302-2', '39156-5')",
     ) }}
 ),
 
@@ -50,6 +50,8 @@ converted as (
 
 select
     converted.*,
+    -- measurements of the body, not of a specimen (macro nearest_lab reads the column)
+    cast(null as {{ dbt.type_string() }}) as specimen,
     converted.value_si is not null
         and (limits.measure is null or converted.value_si between limits.low and limits.high) as is_plausible
 from converted

@@ -8,7 +8,7 @@ import io
 import pytest
 from rich.console import Console
 
-from etl import pipeline
+from etl import console
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +33,7 @@ def test_radius_columns_core_minimum_and_a_warning_for_a_radius_only_source(raw_
     _two_sources(raw_warehouse)
     printed = io.StringIO()
 
-    result = pipeline.build(raw_warehouse.path, Console(file=printed, width=400))
+    result, _ = console.build(Console(file=printed, width=400), raw_warehouse.path)
 
     rows = raw_warehouse.query("""SELECT patient_key, t_score_radius_33, z_score_radius_33, bmd_radius_33,
         min_t_score, min_t_score_site, who_category FROM marts.fct_bmd_assessment ORDER BY patient_key""")

@@ -249,6 +249,10 @@ def main() -> None:
     # dbt starts multiprocessing's resource tracker; since we leave with os._exit (below) it would
     # warn about semaphores dbt never released. The filter reaches the tracker through its env.
     os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
+    # Files osteoreg creates are its user's only: the warehouse's write-ahead log, dbt's target
+    # folder and temporary spills hold raw rows and identity (PHI) and are created by DuckDB and
+    # dbt with the process umask. The analysts' snapshot is made readable on purpose (0444).
+    os.umask(0o077)
     code = 0
     try:
         app()  # click's standalone mode prints usage errors itself and exits through SystemExit

@@ -54,3 +54,22 @@ def test_a_blank_secret_in_the_environment_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("OSTEOREG_SECRET", "   ")
     with pytest.raises(OsteoregError, match="^OSTEOREG_SECRET holds only white space"):
         identity.load_secret(tmp_path / "osteoreg.duckdb")
+
+
+def test_the_command_line_creates_nothing_others_can_read(tmp_path, write):
+    """The write-ahead log, dbt's folder and the secret are created by DuckDB, dbt and us with
+    the process umask: the CLI sets 077, so a umask of 022 leaves nothing world-readable."""
+    import subprocess
+    import sys
+
+    labs = write(tmp_path / "in" / "labs.csv", "patient_id,collected_at,code,value,unit\nP1,2024-01-01,2601-3,0.8,mmol/L\n")
+    home = tmp_path / "wh"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "OSTEOREG_SECRET"}
+    # the warehouse's folder is made by osteoreg too, as every file DuckDB and dbt add beside it
+    warehouse_path = home / "site" / "osteoreg.duckdb"
+    done = subprocess.run(f"umask 022; {sys.executable} -m etl.cli --warehouse {warehouse_path} ingest {labs}",
+                          shell=True, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    created = [p for p in home.rglob("*")]
+    assert created and all(_mode(p) & 0o077 == 0 for p in created), {str(p): oct(_mode(p)) for p in created}

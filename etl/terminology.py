@@ -165,6 +165,22 @@ def spellings(category: str, seeds_dir: Path = SEEDS_DIR) -> Mapping[str, str]:
 
 
 @lru_cache(maxsize=None)
+def who_categories(seeds_dir: Path = SEEDS_DIR) -> tuple[str, ...]:
+    """The WHO categories in clinical order (seed who_categories, `display_order`)."""
+    ordered = sorted(rows("who_categories", seeds_dir), key=lambda r: int(r["display_order"]))
+    return tuple(r["who_category"] for r in ordered)
+
+
+@lru_cache(maxsize=None)
+def osteoporosis_categories(seeds_dir: Path = SEEDS_DIR) -> tuple[str, ...]:
+    """The WHO categories that are densitometric osteoporosis (seed who_categories,
+    `is_densitometric_osteoporosis`; the mart column of that name is computed from the same seed)."""
+    flagged = {r["who_category"] for r in rows("who_categories", seeds_dir)
+               if r["is_densitometric_osteoporosis"].strip().lower() == "true"}
+    return tuple(c for c in who_categories(seeds_dir) if c in flagged)
+
+
+@lru_cache(maxsize=None)
 def quarantine_reasons(seeds_dir: Path = SEEDS_DIR) -> tuple[str, ...]:
     """Reason codes in the order the seed lists them (documentation and tests use this list)."""
     return tuple(r["reason"] for r in rows("quarantine_reasons", seeds_dir))

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import terminology
 
-# The WHO categories in clinical order (the strings of marts.fct_bmd_assessment.who_category).
-WHO_CATEGORIES = ("normal", "osteopenia", "osteoporosis", "severe_osteoporosis")
-# The categories that apply (marts.fct_bmd_assessment.iscd_category, contract 6): the WHO
-# category where WHO criteria apply (age >= 50 or postmenopausal), else ISCD 2019's Z-score
-# categories. Table 1 and the pooled prevalence are stratified by these, so no figure reads as
-# "osteoporosis under 50" for people the WHO criteria were never meant for.
-CATEGORIES = WHO_CATEGORIES + ("below_expected_range_for_age", "within_expected_range_for_age")
+# The WHO categories in clinical order (seed who_categories; the strings of
+# marts.fct_bmd_assessment.who_category). Table 1 groups patients by the category that applies
+# (iscd_category: the WHO category where WHO criteria apply, else ISCD 2019's Z-score categories,
+# named by the dbt macro), so no figure reads as "osteoporosis under 50" for people the WHO
+# criteria were never meant for.
+WHO_CATEGORIES = terminology.who_categories()
 
 # The matched laboratory values of marts.fct_deficiency_flags (one per analyte).
 MATCHED_LABS = ("mg_mmol_l", "vitd_nmol_l", "calcium_mmol_l", "albumin_g_l", "phosphate_mmol_l", "pth_ng_l",

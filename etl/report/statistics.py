@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from ..scoring.evaluate import auroc_delong, youden_at_or_below
-from .dataset import CATEGORIES
+from .dataset import WHO_CATEGORIES
 from .disclosure import count_text, rule, shown_count, small_cell_limit
 
 # Presentation rule of thumb (Bulmer, Principles of Statistics, 1979): |skewness| > 1 is highly
@@ -126,7 +126,8 @@ def table1(frame: pd.DataFrame) -> Table1:
     reveal no count beyond the ones shown.
     """
     limit = small_cell_limit()
-    groups = [c for c in CATEGORIES if (frame["iscd_category"] == c).any()]
+    present = set(frame["iscd_category"].dropna())
+    groups = [c for c in WHO_CATEGORIES if c in present] + sorted(present - set(WHO_CATEGORIES))
     by_group = {group: frame[frame["iscd_category"] == group] for group in groups}
     by_group["all"] = frame
     table = Table1(groups=groups + ["all"])

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 
+from .. import terminology
 from ..errors import UsageError
 from ..publish import open_snapshot
 from ..scoring.settings import DEFAULT as SCORING
@@ -198,7 +199,7 @@ def _write_report(warehouse_path: Path, out_dir: Path, secondary: bool) -> Repor
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UsageError(f"The report folder {out_dir} cannot be made ({error.strerror or type(error).__name__}).") from None
-    outcome_categories = SCORING.outcome_categories
+    outcome_categories = terminology.osteoporosis_categories()
     with open_snapshot(Path(warehouse_path)) as conn:
         policy = activate(conn)
         limit = policy.limit

@@ -2,8 +2,8 @@
 
 Scoring reads the marts' columns (the outcome, the pre-scan labs, the magnesium flag), so it
 never applies a rule itself; the cards only *state* the values, and those must be the build's,
-not a default. `etl.rules.load_rules` reads `marts.rules_in_effect` (osteoreg issue 11); on a
-warehouse built before that table existed the dbt project's defaults are what the build used.
+not a default: `etl.rules.load_rules` reads `marts.rules_in_effect` (osteoreg issue 11) and
+refuses in one sentence when the warehouse has not been built.
 """
 from __future__ import annotations
 
@@ -14,8 +14,5 @@ STATED = ("who_osteoporosis_t_score_max", "iscd_who_applies_from_age", "prescan_
 
 
 def rules_in_effect(conn) -> dict:
-    load_rules = getattr(rules, "load_rules", None)
-    if load_rules is not None:
-        in_effect = load_rules(conn)
-        return {name: in_effect.value(name) for name in STATED}
-    return {name: rules.dbt_var(name) for name in STATED}
+    in_effect = rules.load_rules(conn)
+    return {name: in_effect.value(name) for name in STATED}

@@ -17,11 +17,6 @@ from ..errors import UsageError
 
 @dataclass(frozen=True)
 class ScoringSettings:
-    # --- report compatibility ------------------------------------------------------------------
-    # Read only by the report's magnesium ROC row (etl/report, another module's) until it reads
-    # the mart column is_densitometric_osteoporosis; scoring never uses it.
-    outcome_categories: tuple[str, ...] = ("osteoporosis", "severe_osteoporosis")
-
     # --- OST (Koh LK et al., Osteoporos Int 2001;12:699-705) ----------------------------------
     # Koh 2001: OST index = 0.2 x (body weight kg - age years), digits after the decimal point dropped
     ost_factor: float = 0.2

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from etl import terminology
+
 from etl.report import write_report
 from etl.report.disclosure import small_cell_limit
 from etl.publish import snapshot_path
@@ -184,7 +186,7 @@ def test_roc_and_correlations_recomputed_independently(page, latest):
     from sklearn.metrics import roc_auc_score
 
     with_mg = latest.dropna(subset=["mg_mmol_l"])
-    outcome = with_mg["who_category"].isin(SCORING.outcome_categories)
+    outcome = with_mg["who_category"].isin(terminology.osteoporosis_categories())
     (_, youden), (_, published) = page.body_rows("magnesium-roc")
     assert number(youden[0][1]) == len(with_mg) and number(youden[1][1]) == outcome.sum()
     assert youden[2][1] == f"{roc_auc_score(outcome, -with_mg['mg_mmol_l']):.3f}"

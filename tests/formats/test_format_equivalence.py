@@ -20,6 +20,9 @@ pytestmark = pytest.mark.slow
 KINDS = ("patients", "labs", "dxa", "fractures")
 # Columns that name a delivery, not a fact (they differ by format by design).
 _DELIVERY = {"lab_result_id", "load_id", "source_row", "result_id", "patient_key", "assessment_id"}
+# The scanner's manufacturer comes only with the flat DXA export: the synthetic HL7 feed carries
+# no DXA, and its FHIR Observations name no device.
+_DELIVERY |= {"manufacturer"}
 MARTS = ("fct_bmd_assessment", "fct_deficiency_flags", "fct_lab_result", "dim_patient")
 
 

@@ -44,7 +44,7 @@ def prevalence_by_category_and_age(cells: list, age_bands: list[str]) -> go.Figu
     """Bars of the grid mart's shown cells (objects with the mart's columns as attributes)."""
     figure = go.Figure()
     for category in WHO_CATEGORIES:
-        rows = [c for c in cells if c.category == category and c.age_band != "all" and not c.suppressed]
+        rows = [c for c in cells if c.who_category == category and c.age_band != "all" and not c.suppressed]
         if not rows:
             continue
         rows.sort(key=lambda c: age_bands.index(c.age_band))

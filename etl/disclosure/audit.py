@@ -25,6 +25,7 @@ import highspy
 import numpy as np
 from scipy.sparse import csc_matrix
 
+from .linked import quiet_highs
 from .policy import Policy
 
 PREVALENCE = ("year", "sex", "age_band", "who_category")
@@ -84,8 +85,7 @@ class _Equations:
                     rows.append(r)
                     cols.append(j)
             matrix = csc_matrix((data, (rows, cols)), shape=(len(self.rows), n))
-            highs = highspy.Highs()
-            highs.setOptionValue("output_flag", False)
+            highs = quiet_highs()
             highs.setOptionValue("presolve", "off")   # keep the basis between objectives (warm start):
             # only the cost changes between solves, so the last basis stays primal feasible and
             # primal simplex goes on from it (dual simplex restarts, some 10 times slower here)

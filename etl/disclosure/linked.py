@@ -19,6 +19,8 @@ solve is needed.
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -31,6 +33,24 @@ from .policy import PRIMARY, SECONDARY, Policy
 
 _EPS = 1e-6
 _INF = highspy.kHighsInf
+
+
+def quiet_highs() -> highspy.Highs:
+    """A HiGHS solver that prints nothing. Its first construction in a process writes a banner to
+    the process's standard output (at C level, before any option can be set), which would land in
+    the middle of `osteoreg report`'s console lines; the file descriptor is pointed at /dev/null
+    for that moment only."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highs = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    highs.setOptionValue("output_flag", False)
+    return highs
 
 
 @dataclass
@@ -146,8 +166,7 @@ class _System:
             rhs.append(-known)
         matrix = csc_matrix((data, (row_index, col_index)), shape=(len(rows), len(cells)))
         matrix.sum_duplicates()
-        self.highs = highspy.Highs()
-        self.highs.setOptionValue("output_flag", False)
+        self.highs = quiet_highs()
         self.highs.setOptionValue("presolve", "off")   # keep the basis between objectives (warm start):
         # only the cost changes between solves, so the last basis stays primal feasible and
         # primal simplex goes on from it (dual simplex restarts, some 10 times slower here)

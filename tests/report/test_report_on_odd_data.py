@@ -155,22 +155,28 @@ def test_every_nullable_mart_column_is_empty_somewhere_and_the_report_is_written
     assert "magnesium deficiency 48.1% (95% CI 30.7–66.0%) in 2024 (a partial year: scans to 2024-09-02) (n = 27)" \
         in printed
     assert '<tr data-year="2024" data-partial="true"><td>2024 (partial: scans to 2024-09-02)</td>' in html
-    assert "n = 24 patient-years" in html
+    # the pooled grid is by WHO category (its sums link to the prevalence marts); its <50 column
+    # says that WHO criteria do not apply there, and on 27 patients every cell is hidden or empty
+    grid = html[html.index('<table id="prevalence-by-category-age">'):]
+    grid = grid[:grid.index("</table>")]
+    assert "WHO criteria do not apply" in grid
+    assert "patient-years" not in grid and grid.count(">suppressed<") >= 4
     assert 'data-variable="mg_deficient=True"' in html
-    assert "&lt;11 assessments have no WHO category" in html
-    assert "&lt;11 patients have no birth date" in html
+    assert "suppressed assessments have no WHO category" in html
+    assert "suppressed patients have no birth date" in html
     assert "No laboratory result" not in html
-    # P3 (38, premenopausal): the category that applies is ISCD's, never "normal under 50"
-    assert '<td data-group="within_expected_range_for_age"' in html
-    assert '<tr data-category="within_expected_range_for_age">' in html
-    assert '<tr data-category="normal">' not in html
+    # P3 (38, premenopausal): in Table 1 the category that applies is ISCD's, never "normal under 50"
+    table1 = html[html.index('<table id="table-1">'):]
+    table1 = table1[:table1.index("</table>")]
+    assert '<td data-group="within_expected_range_for_age"' in table1
+    assert 'data-group="normal"' not in table1
 
 
 def test_a_registry_of_one_patient_writes_a_report_that_shows_no_small_count(registries, tmp_path):
     printed, html = _report(registries["one_patient"], tmp_path / "report")
 
-    assert "<11 patients, <11 assessments" in printed
-    assert 'data-figure="patients">&lt;11<' in html or 'data-figure="patients"><11<' in html
+    assert "suppressed patients, suppressed assessments" in printed and "HiGHS" not in printed
+    assert 'data-figure="patients">suppressed<' in html
     assert "Too few patients with a magnesium result to show." in html
 
 

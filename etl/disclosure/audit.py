@@ -252,7 +252,7 @@ def _check_by_year_page(html: _Tables, by_year: list[dict]) -> None:
     rows = html.tables.get("prevalence-by-year", [])[1:]
     published = {str(r["year"]): r for r in by_year}
     for cells in rows:
-        row = published[cells[0]]
+        row = published[cells[0].split(" ")[0]]   # "2025 (partial: scans to ...)" is the year 2025
         if _hidden(row):
             if not cells[1].startswith("suppressed"):
                 raise RuntimeError(f"the page shows the suppressed year {cells[0]}")

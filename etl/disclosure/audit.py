@@ -263,12 +263,12 @@ def _check_by_year_page(html: _Tables, by_year: list[dict]) -> None:
 def attack_table1(rows: list[dict], html: _Tables, policy: Policy, bins: list[dict]) -> AttackResult:
     """Table 1, the ROC's counts and the heat map, from the CSVs and the page."""
     eq = _Equations()
-    groups = list(dict.fromkeys(r["who_category"] for r in rows))
+    groups = list(dict.fromkeys(r["category"] for r in rows))
     parts = [g for g in groups if g != MARGIN]
     variables: dict[str, dict[str, dict[str, int | None]]] = {}
     patients: dict[str, int | None] = {}
     for row in rows:
-        variable, group = row["variable"], row["who_category"]
+        variable, group = row["variable"], row["category"]
         if variable == "n":
             patients[group] = None if _hidden(row) else _int(row["n"])
             continue

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..scoring.settings import DEFAULT as SCORING
+
 
 @dataclass(frozen=True)
 class PublishedFigure:
@@ -26,8 +28,9 @@ SHI_POPULATION = "postmenopausal women"
 ALI_POPULATION = "adults, both sexes"
 
 # The paper's own cut-off (its ROC analysis), used for the reproduction whatever the registry's
-# var `mg_op_cutoff_at_or_below_mmol_l` says: the point is to compare with the paper.
-SHI_MG_CUTOFF_MMOL_L = 0.845
+# var `mg_op_cutoff_at_or_below_mmol_l` says: the point is to compare with the paper. The constant
+# is stated once, beside the published model that uses it (etl/scoring/settings.py).
+SHI_MG_CUTOFF_MMOL_L = SCORING.shi_mg_cutoff_mmol_l
 SHI_MG_OR = PublishedFigure("adjusted OR, Mg <= 0.845 mmol/L", 1.940, 1.312, 2.868, SHI_POPULATION, SHI_SOURCE)
 SHI_MG_AUC = PublishedFigure("AUROC of magnesium alone", 0.602, 0.551, 0.652, SHI_POPULATION, SHI_SOURCE)
 SHI_N = 496

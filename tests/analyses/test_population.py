@@ -26,7 +26,7 @@ def _scan(row, patient, scan_date, t_score, manufacturer="Hologic", site="lumbar
 
 
 class _Raw:
-    """A migrated warehouse filled row by row, the way the loader would (as tests/dbt do)."""
+    """A migrated warehouse filled row by row, the way the loader would (as tests/dbt_project do)."""
 
     hashes = itertools.count(1)
 

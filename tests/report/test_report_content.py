@@ -19,7 +19,7 @@ from etl.report.render import CHART_CLASS
 from etl.rules import dbt_var
 from etl.scoring.settings import DEFAULT as SCORING
 
-from .conftest import rows
+from ..warehouses import rows
 from .page import Page, integers, number
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ import pytest
 
 from etl.analyses.settings import SHI_MG_AUC, SHI_MG_OR
 
-from .conftest import DEMO_PATIENTS, DEMO_SEED, Demo, rows
+from ..warehouses import DEMO_PATIENTS, DEMO_SEED, Demo, rows
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 -- The rules this build used (contract section 6): one row per var of the rule catalog, with the
 -- value dbt resolved for it (`--vars` or the default in dbt_project.yml) as JSON text. The names
 -- come from the seed at run time, so a catalog row without a var fails the build ("Required
--- var ... not found"); tests/dbt/test_rules_in_effect.py checks the other direction.
+-- var ... not found"); tests/dbt_project/test_rules_in_effect.py checks the other direction.
 {%- set names = [] %}
 {%- if execute %}
 {%- set names = run_query("select rule_name from " ~ ref('rule_catalog') ~ " order by rule_name").columns[0].values() %}

@@ -10,8 +10,18 @@ import pytest
 from etl.build import build, dbt_work_dir
 from etl.errors import BlockingProblem, WarehouseLockedError
 from etl.paths import DBT_PROJECT_DIR
+from etl.warehouse import upgrade
+
+from .warehouses import RawWarehouse
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def raw_warehouse(tmp_path) -> RawWarehouse:
+    path = tmp_path / "osteoreg.duckdb"
+    upgrade(path)
+    return RawWarehouse(path)
 
 MARTS = ["dim_patient", "fct_bmd_assessment", "fct_deficiency_flags", "fct_lab_result", "fct_latest_lab_panel",
          "fct_prescan_labs", "mg_deficiency_by_category_age", "mg_deficiency_prevalence",

@@ -16,7 +16,7 @@ from etl import sql, warehouse
 from etl.errors import OsteoregError, WarehouseLockedError
 from etl.publish import PUBLISHED_SCHEMAS, publish, publish_snapshot, snapshot_path
 
-from .conftest import rows
+from .warehouses import rows
 
 pytestmark = pytest.mark.slow
 

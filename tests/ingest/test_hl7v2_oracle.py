@@ -2,7 +2,7 @@
 
 The reader keeps its own splitter (under 1 us per OBX against python-hl7's ~52 us); here the
 library reads the same public messages and every OBX's code, value, unit and status, and every
-PID-3, must agree. The samples are public files kept in tests/formats/fixtures (origin and licence in its README:
+PID-3, must agree. The samples are public files kept in tests/ingest/fixtures (origin and licence in its README:
 Microsoft FHIR-Converter (MIT), python-hl7 (BSD-3), NIST via node-hl7-complete (MIT)), plus a
 crafted variant: LF inside a field of a CR-separated message, whitespace before MSH, and a
 non-default set of delimiters.

@@ -1,19 +1,17 @@
-"""Metric functions against independent computations, model versions, the SQL rendering of a
-model against its numpy rendering, and the 0003 and 0007 migrations."""
+"""Metric functions against independent computations, model versions, and the SQL rendering of a
+model against its numpy rendering (the 0003 and 0007 migrations: tests/migrations)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from etl import warehouse
 from etl.scoring import store
 from etl.scoring.evaluate import (auroc_cluster_bootstrap, auroc_delong, calibration, patient_folds,
                                   youden_at_or_below)
 from etl.scoring.linear import INPUT_COLUMNS, apply
 from etl.scoring.sql import scoring_select
 
-from .conftest import rows
 
 
 def test_delong_auroc_matches_sklearn_and_a_bootstrap_interval():
@@ -67,32 +65,6 @@ def test_version_depends_on_parameters_only_and_imputation_applies():
     applied = apply(parameters, {"x": np.array([4.0, np.nan])})
     assert applied.score.tolist() == pytest.approx([-1.0 + 2.0, -1.0 + 1.0 - 0.8])
     assert applied.band.tolist() == ["high", "moderate"]          # p = 0.73 and 0.31
-
-
-def test_migration_0003_upgrades_and_downgrades(tmp_path):
-    path = tmp_path / "osteoreg.duckdb"
-    assert warehouse.upgrade(path, "0003_scoring_models") == "0003_scoring_models"
-    columns = "SELECT column_name FROM information_schema.columns WHERE table_schema = 'scoring' AND table_name = 'models'"
-    assert {"is_current", "origin", "training_fingerprint", "model_card"} <= {r[0] for r in rows(path, columns)}
-    assert warehouse.downgrade(path, "0002_quality_results") == "0002_quality_results"
-    assert {r[0] for r in rows(path, columns)} == {"model_name", "model_version", "created_at", "parameters", "metrics"}
-    assert rows(path, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'current_risk_scores'") == [(0,)]
-    assert warehouse.upgrade(path, "0003_scoring_models") == "0003_scoring_models"
-
-
-def test_migration_0007_adds_reasons_compact_contributions_and_the_triage_table(tmp_path):
-    path = tmp_path / "osteoreg.duckdb"
-    warehouse.upgrade(path)
-    columns = ("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'scoring' "
-               "AND table_name = 'risk_scores'")
-    got = dict(rows(path, columns))
-    assert {"not_scored_reason": "VARCHAR", "band_note": "VARCHAR", "contribution_values": "FLOAT[]",
-            "inputs_hash": "UBIGINT"}.items() <= got.items()
-    assert rows(path, "SELECT count(*) FROM scoring.dxa_referral_candidates") == [(0,)]
-    warehouse.downgrade(path, "0003_scoring_models")
-    assert "contribution_values" not in dict(rows(path, columns))
-    assert rows(path, "SELECT count(*) FROM information_schema.tables WHERE table_name IN "
-                      "('dxa_referral_candidates', 'risk_score_contributions')") == [(0,)]
 
 
 def test_cluster_bootstrap_widens_the_interval_when_patients_repeat():

@@ -12,7 +12,7 @@ from etl.publish import snapshot_path
 from etl.report.disclosure import small_cell_limit
 from etl.rules import dbt_var
 
-from .conftest import rows
+from .warehouses import rows
 
 pytestmark = pytest.mark.slow
 

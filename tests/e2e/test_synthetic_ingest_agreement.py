@@ -5,7 +5,7 @@ from etl import warehouse
 from etl.ingest.loader import ingest_paths
 from etl.synth.flat import write_flat
 
-from .conftest import ALL_FORMATS
+from etl.synth.flat import FORMATS as ALL_FORMATS
 
 
 def test_ingest_counts_equal_the_manifest(tmp_path):

@@ -9,7 +9,7 @@ from etl import build, warehouse
 from etl.ingest.loader import ingest_paths
 from etl.synth.flat import write_flat
 
-from .conftest import ALL_FORMATS
+from etl.synth.flat import FORMATS as ALL_FORMATS
 
 
 @pytest.mark.slow

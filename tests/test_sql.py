@@ -11,7 +11,7 @@ from etl import sql
 from etl.errors import OsteoregError, UsageError
 from etl.publish import snapshot_path
 
-from .conftest import rows
+from .warehouses import rows
 
 pytestmark = pytest.mark.slow
 

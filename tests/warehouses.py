@@ -1,14 +1,24 @@
-"""Fixtures for the dbt project's tests: real warehouses (Alembic), real dbt builds, small data."""
+"""Warehouses the tests share across packages, all real: a migrated warehouse that tests fill
+row by row (as the loader would), the session's demo warehouse, and a read-only query helper.
+
+Plain helpers live here; the fixtures that build them are in `tests/conftest.py`, so every
+package's tests reuse ONE demo build per session instead of building their own.
+"""
 from __future__ import annotations
 
 import itertools
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from etl.build import build
-from etl.warehouse import upgrade
+from etl.publish import snapshot_path
+
+DEMO_PATIENTS = 1500
+DEMO_SEED = 20261122
+TINY_PATIENTS = 40
 
 _hashes = itertools.count(1)
 
@@ -48,20 +58,22 @@ class RawWarehouse:
         return build(self.path, **kwargs)
 
 
-@pytest.fixture
-def raw_warehouse(tmp_path: Path) -> RawWarehouse:
-    path = tmp_path / "osteoreg.duckdb"
-    upgrade(path)
-    return RawWarehouse(path)
+@dataclass
+class Demo:
+    path: Path
+    inputs: Path
+
+    def copy_to(self, folder: Path) -> Path:
+        """The warehouse and its snapshot, copied (a test that writes must not touch the shared one)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / self.path.name
+        shutil.copy(self.path, target)
+        shutil.copy(snapshot_path(self.path), snapshot_path(target))
+        return target
 
 
-@pytest.fixture(scope="module")
-def new_raw_warehouse(tmp_path_factory):
-    """For module-scoped fixtures: one build shared by the tests that read it."""
+def rows(path: Path, sql: str, parameters=None) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return conn.execute(sql, parameters or []).fetchall()
 
-    def make() -> RawWarehouse:
-        path = tmp_path_factory.mktemp("warehouse") / "osteoreg.duckdb"
-        upgrade(path)
-        return RawWarehouse(path)
 
-    return make

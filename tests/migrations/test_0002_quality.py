@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from etl import warehouse
 
-from .conftest import query
+from ..warehouses import rows as query
 
 QUALITY_OBJECTS = ("SELECT table_name FROM information_schema.tables WHERE table_schema = 'audit' "
                    "AND table_name LIKE 'quality%' ORDER BY table_name")

@@ -1,0 +1,27 @@
+"""The layout of `tests/` follows `etl/` (issue 11, item 7): every test package is named for a
+package of `etl/`, except the few that test something other than one package."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from etl.paths import PROJECT_ROOT
+
+TESTS = Path(__file__).resolve().parent
+# end-to-end runs of the whole pipeline, the Alembic migrations, the dbt project, the fuzzer
+NOT_PACKAGES = {"e2e", "migrations", "dbt_project", "fuzz"}
+
+
+def _folders(root: Path) -> set[str]:
+    return {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))}
+
+
+def test_every_test_package_has_a_counterpart_in_etl():
+    etl_packages = {name for name in _folders(PROJECT_ROOT / "etl") if (PROJECT_ROOT / "etl" / name / "__init__.py").exists()}
+    test_packages = {name for name in _folders(TESTS) if any((TESTS / name).glob("test_*.py"))}
+    assert test_packages - etl_packages - NOT_PACKAGES == set()
+
+
+def test_the_exceptions_exist_and_are_not_etl_packages():
+    """An exception that stops existing, or turns into an `etl` package, should leave the list."""
+    assert NOT_PACKAGES <= _folders(TESTS)
+    assert NOT_PACKAGES.isdisjoint(_folders(PROJECT_ROOT / "etl"))

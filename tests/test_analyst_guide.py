@@ -9,10 +9,8 @@ import pytest
 from etl import sql
 from etl.paths import PROJECT_ROOT
 from etl.publish import snapshot_path
-from etl.report.disclosure import small_cell_limit
-from etl.rules import dbt_var
 
-from .warehouses import rows
+from .warehouses import rows, rules_of
 
 pytestmark = pytest.mark.slow
 
@@ -51,14 +49,15 @@ def _trend(demo, columns, result):
 
 
 def _by_category_and_sex(demo, columns, result):
-    assert set(columns["sex"]) <= {"F", "M", "unknown"} and min(columns["patients"]) >= small_cell_limit()
+    assert set(columns["sex"]) <= {"F", "M", "unknown"} and min(columns["patients"]) >= rules_of(snapshot_path(demo.path)).value("small_cell_limit")
     assert "osteoporosis" in columns["who_category"]
 
 
 def _low_magnesium(demo, columns, result):
     assert set(columns["who_category"]) <= {"osteoporosis", "severe_osteoporosis"}
-    assert max(columns["mg_mmol_l"]) <= dbt_var("mg_op_cutoff_at_or_below_mmol_l")
-    assert max(columns["min_t_score"]) <= dbt_var("who_osteoporosis_t_score_max")
+    rules = rules_of(snapshot_path(demo.path))
+    assert max(columns["mg_mmol_l"]) <= rules.value("mg_op_cutoff_at_or_below_mmol_l")
+    assert max(columns["min_t_score"]) <= rules.value("who_osteoporosis_t_score_max")
 
 
 def _vitamin_d(demo, columns, result):

@@ -15,6 +15,7 @@ import duckdb
 
 from etl.build import build
 from etl.publish import snapshot_path
+from etl.rules import RulesInEffect, load_rules
 
 DEMO_PATIENTS = 1500
 DEMO_SEED = 20261122
@@ -77,3 +78,9 @@ def rows(path: Path, sql: str, parameters=None) -> list[tuple]:
         return conn.execute(sql, parameters or []).fetchall()
 
 
+
+
+def rules_of(path: Path) -> RulesInEffect:
+    """The rules the build behind a warehouse or snapshot used (what its figures must follow)."""
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return load_rules(conn)

@@ -3,15 +3,16 @@ module can replace it: a figure counted from 1 to limit - 1 patients is not publ
 
 The limit is the rule in effect (`marts.rules_in_effect.small_cell_limit`, what the marts were
 built with): `results.run` reads it from the database it analyses and sets it for the run with
-`limit_in_effect`; a pure function called outside a run (a test on a frame) gets the project's
-default (dbt var `small_cell_limit`).
+`limit_in_effect`. A function called outside a run is refused in one sentence rather than given
+the dbt project's default, which a registry's build may not have used; a caller on a bare frame
+states its limit (`limit_in_effect(n)` or the `limit` argument).
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from ..rules import dbt_var
+from ..errors import UsageError
 
 _LIMIT: ContextVar[int | None] = ContextVar("small_cell_limit", default=None)
 
@@ -27,7 +28,10 @@ def limit_in_effect(limit: int):
 
 def small_cell_limit() -> int:
     limit = _LIMIT.get()
-    return int(dbt_var("small_cell_limit")) if limit is None else limit
+    if limit is None:
+        raise UsageError("No small-cell limit is in effect; the analyses read small_cell_limit from "
+                         "marts.rules_in_effect (results.run sets it with limit_in_effect) before counting.")
+    return limit
 
 
 def is_small(n: int | None, limit: int | None = None) -> bool:

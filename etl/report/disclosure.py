@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..disclosure import Policy, load_policy
+from ..disclosure import Policy
 from ..disclosure.policy import policy_from
-from ..rules import RulesInEffect, dbt_var, load_rules
+from ..errors import UsageError
+from ..rules import RulesInEffect, load_rules
 from ..disclosure.tables import PATIENTS, binned_release, grouped_release, protect_release
 
 SUPPRESSED = "suppressed"
@@ -19,7 +20,11 @@ SUPPRESSED = "suppressed"
 
 # The rules of the snapshot being reported on, set by `activate` when a report starts, so every
 # figure, sentence and suppression of the page uses the build's values (marts.rules_in_effect).
+# There is no fallback to the dbt project's defaults: a registry may have built with other values,
+# and a figure computed outside a report would silently use rules no build used.
 _ACTIVE: dict[str, object] = {}
+_NOT_ACTIVE = ("No snapshot's rules are active, so the rules in effect are unknown; the report reads them "
+               "from marts.rules_in_effect (etl.report.disclosure.activate) before computing a figure.")
 
 
 def activate(conn) -> Policy:
@@ -35,14 +40,19 @@ def deactivate() -> None:
 
 
 def policy() -> Policy:
-    """The active report's policy (the project's defaults when no report is being written)."""
-    return _ACTIVE.get("policy") or load_policy(None)
+    """The active report's policy; refused in one sentence when no report is being written."""
+    if "policy" not in _ACTIVE:
+        raise UsageError(_NOT_ACTIVE)
+    return _ACTIVE["policy"]
 
 
 def rule(name: str):
-    """A rule's value for the active report: the build's, from marts.rules_in_effect."""
+    """A rule's value for the active report: the build's, from marts.rules_in_effect (refused in
+    one sentence when no report is being written)."""
     rules = _ACTIVE.get("rules")
-    return rules.value(name) if isinstance(rules, RulesInEffect) else dbt_var(name)
+    if not isinstance(rules, RulesInEffect):
+        raise UsageError(_NOT_ACTIVE)
+    return rules.value(name)
 
 
 def small_cell_limit() -> int:

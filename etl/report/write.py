@@ -42,9 +42,10 @@ class Headline:
     partial_through: object = None               # the last scan date when the year quoted is partial
 
     def sentence(self) -> str:
-        limit = small_cell_limit()
-        people = f"{count_text(self.patients, limit) if self.patients is not None else 'suppressed'} patients"
-        scans = f"{count_text(self.assessments, limit) if self.assessments is not None else 'suppressed'} assessments"
+        """The recap line; the counts were already withheld by the report's limit (`shown_count`), so
+        the sentence needs no rule and can be printed after the report's rules are released."""
+        people = f"{'suppressed' if self.patients is None else format(self.patients, ',')} patients"
+        scans = f"{'suppressed' if self.assessments is None else format(self.assessments, ',')} assessments"
         if self.prevalence is None:
             return f"{people}, {scans}; magnesium deficiency: no year with enough patients to show."
         return (f"{people}, {scans}; magnesium deficiency {100 * self.prevalence:.1f}% "

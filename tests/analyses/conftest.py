@@ -1,7 +1,20 @@
-"""A seeded frame shaped like the analyses' population (one row per patient), with known effects."""
+"""A seeded frame shaped like the analyses' population (one row per patient), with known effects,
+and the small-cell limit these tests count by."""
 import numpy as np
 import pandas as pd
 import pytest
+
+from etl.analyses.disclosure import limit_in_effect
+
+# The limit the frame tests apply: outside `results.run` (which reads marts.rules_in_effect) no
+# limit is in effect and the analyses refuse to count, so a test on a bare frame states its own.
+SMALL_CELL_LIMIT = 11
+
+
+@pytest.fixture(autouse=True)
+def small_cell_limit():
+    with limit_in_effect(SMALL_CELL_LIMIT):
+        yield SMALL_CELL_LIMIT
 
 # The effects the frame is drawn with: the adjusted OR of Mg <= 0.845 is the paper's 1.94.
 TRUE_MG_OR = 1.94

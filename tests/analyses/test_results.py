@@ -1,7 +1,11 @@
 """The published prevalence table: what is withheld and why (hand-made strata)."""
-import pandas as pd
+import contextvars
 
-from etl.analyses import results
+import pandas as pd
+import pytest
+
+from etl.analyses import disclosure, results
+from etl.errors import UsageError
 from etl.analyses.settings import DEFAULT
 
 
@@ -60,3 +64,16 @@ def test_a_large_population_is_analysed_on_a_seeded_sample(women):
     assert len(sample) == 500 and sample.index.is_unique
     assert sample.index.equals(results.bounded(women, settings).index)        # seeded: the same patients
     assert results.bounded(women.head(400), settings).equals(women.head(400))
+
+
+def test_no_limit_in_effect_is_refused_in_one_sentence():
+    """Outside a run there is no build's limit, and the project's default is not a stand-in."""
+    messages = []
+
+    def outside_any_run():
+        with pytest.raises(UsageError) as refused:
+            disclosure.is_small(5)
+        messages.append(str(refused.value))
+
+    contextvars.Context().run(outside_any_run)   # a fresh context: the autouse limit is not set in it
+    assert len(messages) == 1 and ". " not in messages[0] and "marts.rules_in_effect" in messages[0]

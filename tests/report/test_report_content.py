@@ -13,13 +13,11 @@ from scipy import stats
 from etl import terminology
 
 from etl.report import write_report
-from etl.report.disclosure import small_cell_limit
 from etl.publish import snapshot_path
 from etl.report.render import CHART_CLASS
-from etl.rules import dbt_var
 from etl.scoring.settings import DEFAULT as SCORING
 
-from ..warehouses import rows
+from ..warehouses import rows, rules_of
 from .page import Page, integers, number
 
 pytestmark = pytest.mark.slow
@@ -98,8 +96,7 @@ def test_headline_is_the_latest_complete_shown_year(demo, demo_report):
     assert f"{100 * prevalence:.1f}% (95% CI {100 * low:.1f}–{100 * high:.1f}%) in {year}" in headline.sentence()
 
 
-def _age_band(age: float) -> str:
-    bounds = dbt_var("age_band_lower_bounds")
+def _age_band(age: float, bounds: list[int]) -> str:
     if age < bounds[0]:
         return f"<{bounds[0]}"
     for lower, upper in zip(bounds, bounds[1:]):
@@ -118,8 +115,10 @@ def test_prevalence_by_category_and_age_band_counts_as_the_marts_do(demo, page):
             WHERE f.mg_mmol_l IS NOT NULL""").df()
     population = population.sort_values("scan_date").groupby(["patient_key", "year"]).tail(1)
     population = population.dropna(subset=["who_category", "age_at_scan"])
-    population["age_band"] = population["age_at_scan"].map(_age_band)
-    limit = small_cell_limit()
+    rules = rules_of(snapshot_path(demo.path))
+    bounds = rules.value("age_band_lower_bounds")
+    population["age_band"] = population["age_at_scan"].map(lambda age: _age_band(age, bounds))
+    limit = rules.value("small_cell_limit")
     checked = suppressed = 0
     for attrs, cells in page.body_rows("prevalence-by-category-age"):
         category = attrs["data-category"]
@@ -182,7 +181,7 @@ def test_table1_counts_and_tests_recomputed_independently(page, latest, demo_rep
     assert demo_report.tables["table1"].row("sex").p_value == pytest.approx(chi2)
 
 
-def test_roc_and_correlations_recomputed_independently(page, latest):
+def test_roc_and_correlations_recomputed_independently(demo, page, latest):
     from sklearn.metrics import roc_auc_score
 
     with_mg = latest.dropna(subset=["mg_mmol_l"])
@@ -190,7 +189,7 @@ def test_roc_and_correlations_recomputed_independently(page, latest):
     (_, youden), (_, published) = page.body_rows("magnesium-roc")
     assert number(youden[0][1]) == len(with_mg) and number(youden[1][1]) == outcome.sum()
     assert youden[2][1] == f"{roc_auc_score(outcome, -with_mg['mg_mmol_l']):.3f}"
-    cutoff = float(dbt_var("mg_op_cutoff_at_or_below_mmol_l"))
+    cutoff = float(rules_of(snapshot_path(demo.path)).value("mg_op_cutoff_at_or_below_mmol_l"))
     assert f"Mg ≤ {cutoff} mmol/L" in published[4][1]
     assert published[5][1] == f"{(with_mg.loc[outcome, 'mg_mmol_l'] <= cutoff).mean():.3f}"
     assert published[6][1] == f"{(with_mg.loc[~outcome, 'mg_mmol_l'] > cutoff).mean():.3f}"
@@ -270,7 +269,7 @@ def test_the_data_dictionary_is_beside_the_report(demo_report):
 
 
 def test_a_tiny_registry_shows_no_small_count(tiny, tmp_path):
-    limit = small_cell_limit()
+    limit = rules_of(snapshot_path(tiny)).value("small_cell_limit")
     result = write_report(tiny, tmp_path)
     page = Page(result.html.read_text(encoding="utf-8"))
     by_year = rows(tiny, "SELECT suppressed FROM marts.mg_deficiency_prevalence_by_year ORDER BY year")

@@ -20,6 +20,7 @@ from scipy import stats
 
 from .disclosure import is_small, releasable, small_cell_limit
 from .logistic import OddsRatio, fit, odds_ratio
+from .standardised import SEXES
 
 OUTCOME = "osteoporosis"
 CORRELATIONS = (
@@ -81,7 +82,7 @@ def correlations(frame: pd.DataFrame, alpha: float = 0.05) -> list[Correlation]:
 def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     """The exposures as 0/1 (NULL kept), vitamin D deficiency from the mart's `vitd_status`; sex F/M
     only (the adjustment needs a known sex)."""
-    out = frame[frame["sex"].isin(["F", "M"])].copy()
+    out = frame[frame["sex"].isin(SEXES)].copy()
     out["vitd_deficient"] = np.where(out["vitd_status"].isna(), np.nan, (out["vitd_status"] == "deficient").astype(float))
     for column in ("mg_deficient", "pth_elevated", "hypocalcemia"):
         out[column] = out[column].map({True: 1.0, False: 0.0}).astype("float64")

@@ -49,7 +49,7 @@ def adjusted_odds_ratios(frame: pd.DataFrame, settings: AnalysisSettings = DEFAU
     """Mg <= 0.845 and continuous Mg (per 0.1 mmol/L), each adjusted for the pre-specified covariates."""
     frame = prepare(frame)
     covariates = list(settings.shi_covariates)
-    dichotomy = odds_ratio(frame, OUTCOME, MG_CUT, covariates, alpha, label="Mg <= 0.845 mmol/L")
+    dichotomy = odds_ratio(frame, OUTCOME, MG_CUT, covariates, alpha, label=f"Mg <= {SHI_MG_CUTOFF_MMOL_L:g} mmol/L")
     continuous = odds_ratio(frame, OUTCOME, "mg_mmol_l", covariates, alpha, scale=settings.mg_step_mmol_l,
                             label=f"Mg per {settings.mg_step_mmol_l:g} mmol/L")
     limit = small_cell_limit()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .settings import ALI_N, ALI_POPULATION, SHI_MG_AUC, SHI_MG_OR, SHI_N
+from .settings import ALI_N, ALI_POPULATION, SHI_MG_AUC, SHI_MG_CUTOFF_MMOL_L, SHI_MG_OR, SHI_N
 
 
 def _interval(estimate, low, high, digits: int = 3) -> str:
@@ -35,7 +35,7 @@ def table(shi, ali) -> pd.DataFrame:
                      if mg_roc.auroc else mg_roc.reason, "registry_n": mg_roc.n,
                      "comparable_population": shi_population})
         if mg_roc.youden is not None:
-            rows.append({"figure": "Youden cut-off of magnesium, mmol/L", "paper": "0.845", "paper_n": SHI_N,
+            rows.append({"figure": "Youden cut-off of magnesium, mmol/L", "paper": f"{SHI_MG_CUTOFF_MMOL_L:g}", "paper_n": SHI_N,
                          "registry": f"{mg_roc.youden.cutoff:.3f}", "registry_n": mg_roc.n,
                          "comparable_population": shi_population})
     if ali is not None:

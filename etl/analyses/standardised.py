@@ -24,10 +24,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..terminology import seed_path
+from ..terminology import seed_path, spellings
 
 ESP_SEED = "european_standard_population_2013"
-SEXES = ("F", "M")
+# The registry's known sexes (seed category_spellings: F, M); a patient of unknown sex has no stratum.
+SEXES = tuple(sorted(set(spellings("sex").values())))
 
 
 def band_label(age: int, lower_bounds: list[int]) -> str:

@@ -12,8 +12,10 @@ from .dataset import WHO_CATEGORIES
 from .disclosure import rule
 from .statistics import MagnesiumRoc
 
-COLORS = {"normal": "#2a9d8f", "osteopenia": "#e9c46a", "osteoporosis": "#f4a261",
-          "severe_osteoporosis": "#e76f51", "all": "#264653"}
+# One colour per WHO category in the seed's clinical order (who_categories.display_order), from
+# calm to alarming; the categories themselves come from the seed, not from this file.
+PALETTE = ("#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#9d4edd", "#6c757d")
+COLORS = {**dict(zip(WHO_CATEGORIES, PALETTE)), "all": "#264653"}
 
 
 def _layout(figure: go.Figure, title: str, x: str, y: str) -> go.Figure:
@@ -111,9 +113,9 @@ def magnesium_roc(roc: MagnesiumRoc) -> go.Figure:
                    # no thresholds on the curve: each would be one patient's magnesium value
                    hovertemplate="sensitivity %{y:.2f}, 1-specificity %{x:.2f}<extra></extra>"),
         go.Scatter(x=[1 - roc.youden_specificity], y=[roc.youden_sensitivity], mode="markers",
-                   marker={"size": 11, "color": COLORS["osteoporosis"]}, name=f"Youden cut-off {roc.youden_cutoff:.3f}"),
+                   marker={"size": 11, "color": PALETTE[2]}, name=f"Youden cut-off {roc.youden_cutoff:.3f}"),
         go.Scatter(x=[1 - roc.published_specificity], y=[roc.published_sensitivity], mode="markers",
-                   marker={"size": 11, "symbol": "diamond", "color": COLORS["severe_osteoporosis"]},
+                   marker={"size": 11, "symbol": "diamond", "color": PALETTE[3]},
                    name=f"Shi et al. cut-off {roc.published_cutoff:g}"),
     ])
     figure.update_xaxes(range=[0, 1])

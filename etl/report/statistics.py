@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .. import terminology
 from ..scoring.evaluate import auroc_delong, youden_at_or_below
 from .dataset import WHO_CATEGORIES
 from .disclosure import count_text, rule, shown_count, small_cell_limit
@@ -38,9 +39,12 @@ CONTINUOUS = (
     ("beta_ctx_ng_ml", "β-CTx, ng/mL"),
     ("p1np_ng_ml", "P1NP, ng/mL"),
 )
+# Each registry value of sex labelled by its longest spelling in the seed (F -> female).
+SEX_LABELS = {value: max((s for s, v in terminology.spellings("sex").items() if v == value), key=len)
+              for value in sorted(set(terminology.spellings("sex").values()))}
 # (column, label, {level: label}) of Table 1's categorical rows.
 CATEGORICAL = (
-    ("sex", "Sex", {"F": "female", "M": "male"}),
+    ("sex", "Sex", SEX_LABELS),
     ("mg_deficient", "Magnesium deficient", {True: "yes"}),
     ("mg_below_op_cutoff", "Magnesium at or below the osteoporosis cut-off", {True: "yes"}),
     ("vitd_status", "Vitamin D status", {"deficient": "deficient", "insufficient": "insufficient",

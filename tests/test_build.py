@@ -44,7 +44,7 @@ def test_build_runs_seeds_models_and_tests_into_the_contract_schemas(raw_warehou
     _one_patient_with_a_scan(raw_warehouse)
     lines: list[str] = []
 
-    result = raw_warehouse.build(progress=lines.append)
+    result = raw_warehouse.build(unit_tests=True, progress=lines.append)
 
     # every seed file and every model file of the project is built
     assert (result.seeds, result.models) == (len(list((DBT_PROJECT_DIR / "seeds").glob("*.csv"))),
@@ -116,7 +116,7 @@ def test_registry_vars_change_a_rule_and_unit_tests_still_pin_the_defaults(raw_w
     raw_warehouse.build()
     assert raw_warehouse.query("SELECT mg_deficient, mg_below_op_cutoff FROM marts.fct_deficiency_flags") == [(False, False)]
 
-    result = raw_warehouse.build(vars={"mg_deficient_below_mmol_l": 0.9, "mg_op_cutoff_at_or_below_mmol_l": 0.85})
+    result = raw_warehouse.build(unit_tests=True, vars={"mg_deficient_below_mmol_l": 0.9, "mg_op_cutoff_at_or_below_mmol_l": 0.85})
 
     assert raw_warehouse.query("SELECT mg_deficient, mg_below_op_cutoff FROM marts.fct_deficiency_flags") == [(True, True)]
     assert result.node("deficiency_flags_at_their_thresholds").status == "pass"

@@ -20,6 +20,9 @@ from etl.rules import RulesInEffect, load_rules
 DEMO_PATIENTS = 1500
 DEMO_SEED = 20261122
 TINY_PATIENTS = 40
+# dbt's unit tests pin the models on fixed inputs whatever the warehouse holds; tests that read
+# the marts of their own rows leave them out (tests/test_build.py runs them).
+UNIT_TESTS = "resource_type:unit_test"
 
 _hashes = itertools.count(1)
 
@@ -55,7 +58,11 @@ class RawWarehouse:
         with duckdb.connect(str(self.path), read_only=True) as conn:
             return conn.execute(sql, params or []).fetchall()
 
-    def build(self, **kwargs):
+    def build(self, unit_tests: bool = False, **kwargs):
+        """`dbt build` of this warehouse. dbt's unit tests (fixed inputs, independent of the rows
+        here) are left out unless asked: they cost 10-30 s a build and tests/test_build.py runs them."""
+        if not unit_tests:
+            kwargs.setdefault("exclude", UNIT_TESTS)
         return build(self.path, **kwargs)
 
 

@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..describe import decimals, is_skewed, statistic, summary
 from .disclosure import is_small, small_cell_limit
 
-# Bulmer, Principles of Statistics (1979): |skewness| > 1 is highly skewed (as etl/report/statistics.py).
-SKEWNESS_FOR_MEDIAN = 1.0
 SUPPRESSED = "suppressed"
 
 
@@ -51,23 +50,14 @@ class GroupTable:
         return pd.DataFrame.from_records(records)
 
 
-def _fmt(value: float, digits: int) -> str:
-    return f"{value:,.{digits}f}"
-
-
-def _digits(values: pd.Series) -> int:
-    median = float(np.nanmedian(np.abs(values))) if len(values) else 0.0
-    return 3 if median < 2 else 2 if median < 10 else 1 if median < 100 else 0
-
-
 def continuous_row(frame: pd.DataFrame, group_column: str, groups: dict, column: str, label: str,
                    limit: int | None = None) -> GroupRow:
     """One continuous characteristic by group (groups: value of group_column -> shown name)."""
     limit = small_cell_limit() if limit is None else limit
     values = frame[column].astype("float64")
     present = values.dropna()
-    skewed = len(present) > 2 and abs(float(stats.skew(present))) > SKEWNESS_FOR_MEDIAN
-    digits = _digits(present)
+    skewed = is_skewed(present)
+    digits = decimals(present)
     cells, numbers, samples = {}, {}, []
     for value, name in groups.items():
         group_values = values[frame[group_column] == value].dropna()
@@ -75,14 +65,8 @@ def continuous_row(frame: pd.DataFrame, group_column: str, groups: dict, column:
             cells[name], numbers[name] = SUPPRESSED, None
         elif len(group_values) == 0:
             cells[name], numbers[name] = "–", {"n": 0}
-        elif skewed:
-            q1, median, q3 = np.percentile(group_values, [25, 50, 75])
-            cells[name] = f"{_fmt(median, digits)} [{_fmt(q1, digits)}–{_fmt(q3, digits)}]"
-            numbers[name] = {"n": len(group_values), "median": float(median), "q1": float(q1), "q3": float(q3)}
         else:
-            mean, sd = float(group_values.mean()), float(group_values.std(ddof=1))
-            cells[name] = f"{_fmt(mean, digits)} ({_fmt(sd, digits)})"
-            numbers[name] = {"n": len(group_values), "mean": mean, "sd": sd}
+            cells[name], numbers[name] = summary(group_values, skewed, digits)
         if numbers[name] is not None and is_small(int((frame[group_column] == value).sum()) - len(group_values), limit):
             numbers[name]["n"] = None     # the group's n minus this n would give a small missing count away
         if len(group_values) >= 2:
@@ -94,7 +78,7 @@ def continuous_row(frame: pd.DataFrame, group_column: str, groups: dict, column:
         test = "Kruskal-Wallis" if skewed else "ANOVA"
     censored_column = f"{column}_censored"
     n_censored = int(frame[censored_column].fillna(False).astype(bool).sum()) if censored_column in frame else 0
-    return GroupRow(column, label, "median [IQR]" if skewed else "mean (SD)", cells, numbers, p_value, test,
+    return GroupRow(column, label, statistic(skewed), cells, numbers, p_value, test,
                     None if is_small(n_censored, limit) else n_censored)
 
 

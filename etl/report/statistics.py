@@ -15,14 +15,11 @@ import pandas as pd
 from scipy import stats
 
 from .. import terminology
+from ..describe import SKEWNESS_FOR_MEDIAN, decimals, is_skewed, statistic, summary
 from ..scoring.evaluate import auroc_delong, youden_at_or_below
 from .dataset import WHO_CATEGORIES
 from .disclosure import count_text, rule, shown_count, small_cell_limit
 
-# Presentation rule of thumb (Bulmer, Principles of Statistics, 1979): |skewness| > 1 is highly
-# skewed, so such a variable is summarised as median [IQR] and compared by Kruskal-Wallis;
-# otherwise mean (SD) and one-way ANOVA.
-SKEWNESS_FOR_MEDIAN = 1.0
 # Calibration is drawn by tenths of predicted risk (deciles), as TRIPOD's explanation shows it.
 CALIBRATION_BINS = 10
 
@@ -110,16 +107,6 @@ def _levels(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), MISSING).astype(str)
 
 
-def _fmt(value: float, digits: int) -> str:
-    return f"{value:,.{digits}f}"
-
-
-def _digits(values: pd.Series) -> int:
-    """Decimals that suit the variable's scale (0.82 mmol/L needs two, 65 ng/L needs none)."""
-    median = float(np.nanmedian(np.abs(values))) if len(values) else 0.0
-    return 2 if median < 10 else 1 if median < 100 else 0
-
-
 def table1(frame: pd.DataFrame) -> Table1:
     """Characteristics by the category that applies (`iscd_category`: WHO where WHO criteria
     apply, else ISCD's Z-score categories) with a test across the categories, per patient.
@@ -142,23 +129,15 @@ def table1(frame: pd.DataFrame) -> Table1:
 
     for column, label in CONTINUOUS:
         values = frame[column].astype("float64").dropna()
-        skewed = len(values) > 2 and abs(float(stats.skew(values))) > SKEWNESS_FOR_MEDIAN
+        skewed = is_skewed(values)
         cells, numbers = {}, {}
-        digits = _digits(values)
+        digits = decimals(values)
         for group, rows in by_group.items():
             group_values = rows[column].astype("float64").dropna()
             if len(group_values) == 0:
                 cells[group], numbers[group] = "–", {"n": 0}
             else:
-                if skewed:
-                    q1, median, q3 = np.percentile(group_values, [25, 50, 75])
-                    cells[group] = f"{_fmt(median, digits)} [{_fmt(q1, digits)}–{_fmt(q3, digits)}]"
-                    numbers[group] = {"n": len(group_values), "median": float(median), "q1": float(q1),
-                                      "q3": float(q3)}
-                else:
-                    mean, sd = float(group_values.mean()), float(group_values.std(ddof=1))
-                    cells[group] = f"{_fmt(mean, digits)} ({_fmt(sd, digits)})"
-                    numbers[group] = {"n": len(group_values), "mean": mean, "sd": sd}
+                cells[group], numbers[group] = summary(group_values, skewed, digits)
         samples = [rows[column].astype("float64").dropna().to_numpy() for group, rows in by_group.items()
                    if group != "all"]
         samples = [sample for sample in samples if len(sample) >= 2]
@@ -168,7 +147,7 @@ def table1(frame: pd.DataFrame) -> Table1:
                 p_value, test = _p(stats.kruskal(*samples).pvalue), "Kruskal-Wallis"
             else:
                 p_value, test = _p(stats.f_oneway(*samples).pvalue), "ANOVA"
-        table.rows.append(Table1Row(column, label, "median [IQR]" if skewed else "mean (SD)", cells, numbers,
+        table.rows.append(Table1Row(column, label, statistic(skewed), cells, numbers,
                                     p_value, test))
 
     for column, label, levels in CATEGORICAL:

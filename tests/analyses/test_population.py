@@ -73,7 +73,7 @@ def built(tmp_path_factory):
         _lab(5, "p4", "2601-3", 0.90, "mmol/L", "2023-04-20 08:00:00"),
         _lab(6, "p4", "14635-7", 40.0, "nmol/L", "2023-04-20 08:00:00"),
     ])
-    build(raw.path)
+    build(raw.path, exclude="resource_type:unit_test")
     return raw
 
 

@@ -28,7 +28,7 @@ def cohort(tmp_path_factory):
     write_flat(files, n_patients=200, messy=True)
     warehouse = tmp_path_factory.mktemp("warehouse") / "osteoreg.duckdb"
     ingest_paths(warehouse, [files])
-    build(warehouse)
+    build(warehouse, exclude="resource_type:unit_test")
     expected = json.loads((files / "manifest.json").read_text())["expected"]
     return warehouse, expected
 
@@ -91,7 +91,7 @@ def test_prevalence_by_year_matches_an_independent_computation(cohort):
     warehouse, _ = cohort
     # 200 patients: with the contract's limit every year has a small numerator or complement, so
     # the rule is checked at a registry's smaller limit (a var) where some years show
-    build(warehouse, vars={"small_cell_limit": 3}, select="mg_deficiency_prevalence_by_year")
+    build(warehouse, vars={"small_cell_limit": 3}, select="mg_deficiency_prevalence_by_year", exclude="resource_type:unit_test")
     expected = _expected_prevalence(warehouse, ["year"], small_cell_limit=3).set_index("year")
     actual = _frame(warehouse, "SELECT * FROM marts.mg_deficiency_prevalence_by_year").set_index("year")
     assert sorted(actual.index) == sorted(expected.index)
@@ -111,7 +111,7 @@ def test_prevalence_by_year_matches_an_independent_computation(cohort):
 def test_prevalence_cells_match_an_independent_computation(cohort):
     """200 patients leave every cell under 11; a registry's smaller limit (a var) shows some."""
     warehouse, _ = cohort
-    build(warehouse, vars={"small_cell_limit": 3}, select="mg_deficiency_prevalence")
+    build(warehouse, vars={"small_cell_limit": 3}, select="mg_deficiency_prevalence", exclude="resource_type:unit_test")
     keys = ["year", "sex", "age_band", "who_category"]
     expected = _expected_prevalence(warehouse, keys, small_cell_limit=3)
     actual = _frame(warehouse, "SELECT * FROM marts.mg_deficiency_prevalence")
@@ -132,7 +132,7 @@ def test_real_us_core_dxa_and_synthea_labs(tmp_path):
     Synthea's calcium in mg/dL and albumin in g/dL arrive in SI."""
     warehouse = tmp_path / "osteoreg.duckdb"
     ingest_paths(warehouse, [EXTERNAL / "us-core", EXTERNAL / "dbt-synthea"])
-    build(warehouse)
+    build(warehouse, exclude="resource_type:unit_test")
 
     assessment = _frame(warehouse, "SELECT * FROM marts.fct_bmd_assessment")
     assert len(assessment) == 1

@@ -40,7 +40,7 @@ def test_unit_spellings_convert_and_the_others_are_quarantined(tmp_path, write, 
     labs = write(tmp_path / "in" / "labs.csv", LABS)
 
     report = ingest_paths(warehouse_path, [labs])
-    build(warehouse_path, select="+fct_lab_result")
+    build(warehouse_path, select="+fct_lab_result", exclude="resource_type:unit_test")
 
     outcome = report.files[0]
     assert (outcome.status, outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", 9, 7, 2)

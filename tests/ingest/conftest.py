@@ -37,7 +37,7 @@ def rows(conn):
 def build_in_subprocess(warehouse_path: Path) -> None:
     """`dbt build` in its own process, as `osteoreg build` runs: dbt-duckdb keeps its connection
     cached in the process, with settings DuckDB will not mix with a later read-only connection."""
-    script = "import sys; from pathlib import Path; from etl.build import build; build(Path(sys.argv[1]))"
+    script = "import sys; from pathlib import Path; from etl.build import build; build(Path(sys.argv[1]), exclude='resource_type:unit_test')"
     done = subprocess.run([sys.executable, "-c", script, str(warehouse_path)], capture_output=True, text=True)
     if done.returncode != 0:
         raise AssertionError(f"dbt build failed: {done.stderr[-2000:]}")

@@ -28,7 +28,7 @@ def built(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("built") / "osteoreg.duckdb"
     script = ("import sys; from pathlib import Path; from etl.ingest.loader import ingest_paths; "
               "from etl.build import build; ingest_paths(Path(sys.argv[1]), [Path(sys.argv[2])]); "
-              "build(Path(sys.argv[1]))")
+              "build(Path(sys.argv[1]), exclude='resource_type:unit_test')")
     subprocess.run([sys.executable, "-c", script, str(path), str(COHORT)], check=True, capture_output=True)
     return path
 

@@ -61,3 +61,17 @@ where version_rank = 1
 {% macro current_status(versions) -%}
 case when {{ versions }}.status_is_final then {{ versions }}.status else {{ versions }}.finalised_by_status end
 {%- endmacro %}
+
+{#- Registry contract section 5: the identity of a lab result (also of a vital sign sent as a
+    result), for `current_final_versions`: the FHIR resource id when present; else the
+    accession + code; else patient + code + collection time. One list, so labs and vital signs
+    cannot drift apart on what counts as a new version of the same result. -#}
+{% macro lab_result_identity_columns() -%}
+{{ return([
+    'versions.patient_id',
+    'versions.result_id',
+    'case when versions.result_id is null then versions.accession_id end',
+    'case when versions.result_id is null then coalesce(versions.loinc_code, versions.code) end',
+    'case when versions.result_id is null and versions.accession_id is null then versions.collected_at end',
+]) }}
+{%- endmacro %}

@@ -9,13 +9,7 @@ with current_versions as (
     {{ current_final_versions(
         ref('stg_raw__lab_results'),
         ref('result_statuses'),
-        [
-            'versions.patient_id',
-            'versions.result_id',
-            'case when versions.result_id is null then versions.accession_id end',
-            'case when versions.result_id is null then coalesce(versions.loinc_code, versions.code) end',
-            'case when versions.result_id is null and versions.accession_id is null then versions.collected_at end',
-        ],
+        lab_result_identity_columns(),
         where_after="coalesce(loinc_code, case when code_system = 'LOINC' then code end)"
                     ~ " in ('29463-7', '8302-2', '39156-5')",
     ) }}

@@ -7,9 +7,11 @@ the same file compute the same probabilities.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
-from .sql import input_sql, scoring_select
+from .sql import input_sql, inputs_hash_select, scoring_select
 
 FILE_FORMAT = "osteoreg-model"
 FILE_FORMAT_VERSION = 1
@@ -134,33 +136,80 @@ def update_evaluation(conn, name: str, version: str, metrics: dict, fingerprint:
                   "name": name, "version": version}).fetchall()
 
 
+@contextlib.contextmanager
+def bulk_writes(conn) -> Iterator[None]:
+    """DuckDB settings for writing millions of score rows, restored afterwards (they are the
+    database instance's, which a dbt connection in this process may share).
+
+    - `preserve_insertion_order = false`: no table here has a meaningful row order (readers
+      sort or join), and without it DuckDB writes row groups in parallel (5.0 s -> 3.3 s for one
+      model's 2M rows on 2 cores, benchmarks/bench_score.py).
+    - `disabled_compression_methods = 'dict_fsst'`: the keys (assessment_id, patient_key) are
+      distinct strings; DuckDB 2's combined dictionary+FSST analysis spent 0.8 s per key column
+      per 2M rows on them. FSST and dictionary compression stay available (0.3 s)."""
+    order, disabled = conn.execute("SELECT current_setting('preserve_insertion_order'), "
+                                   "current_setting('disabled_compression_methods')").fetchall()[0]
+    wanted = ",".join(dict.fromkeys([m for m in str(disabled).lower().split(",") if m] + ["dict_fsst"]))
+    conn.execute("SET preserve_insertion_order = false").fetchall()
+    conn.execute(f"SET disabled_compression_methods = '{wanted}'").fetchall()
+    try:
+        yield
+    finally:
+        conn.execute(f"SET preserve_insertion_order = {'true' if order else 'false'}").fetchall()
+        conn.execute(f"SET disabled_compression_methods = '{disabled}'").fetchall()
+
+
+STALE_TABLE = "scoring_stale"
+
+
 def write_scores(conn, model: StoredModel) -> tuple[int, int]:
     """Score, in one set-based statement, every assessment whose inputs this version has not
-    scored yet; rows whose inputs changed since (a rebuild with new labs) are replaced, the
-    others are left alone. Returns (rows written, of them without a score)."""
-    select = scoring_select(model.parameters).replace("{input}", input_sql("assessment"))
+    scored yet; rows whose inputs changed since (a rebuild with new labs) are replaced, rows of
+    assessments that are gone are deleted, the others are left alone (their `scored_at` too).
+    Returns (rows written, of them without a score).
+
+    A version's first run inserts every row without any comparison. A later run first finds
+    what changed from the inputs' hash alone (no scoring) and then scores only those rows: at
+    2M assessments a re-run with nothing changed costs one hash join, not two full scorings."""
     keys = {"name": model.name, "version": model.version}
     has_rows = conn.execute("SELECT count(*) > 0 FROM scoring.risk_scores WHERE model_name = $name "
                             "AND model_version = $version", keys).fetchall()[0][0]
+    source = input_sql("assessment")
     if has_rows:
         conn.execute(f"""
-            DELETE FROM scoring.risk_scores AS scores
-            WHERE scores.model_name = $name AND scores.model_version = $version
-              AND NOT EXISTS (SELECT 1 FROM ({select}) AS fresh
-                              WHERE fresh.subject_id = scores.assessment_id
-                                AND fresh.inputs_hash = scores.inputs_hash)""", keys).fetchall()
+            CREATE OR REPLACE TEMP TABLE {STALE_TABLE} AS
+            WITH fresh AS ({inputs_hash_select(model.parameters).replace("{input}", source)}),
+            stored AS (SELECT assessment_id, inputs_hash FROM scoring.risk_scores
+                       WHERE model_name = $name AND model_version = $version)
+            SELECT fresh.subject_id, stored.assessment_id AS stored_id
+            FROM fresh FULL OUTER JOIN stored ON stored.assessment_id = fresh.subject_id
+            WHERE fresh.inputs_hash IS DISTINCT FROM stored.inputs_hash""", keys).fetchall()
+        try:
+            if not conn.execute(f"SELECT count(*) FROM {STALE_TABLE}").fetchall()[0][0]:
+                return 0, 0
+            conn.execute(f"""
+                DELETE FROM scoring.risk_scores
+                WHERE model_name = $name AND model_version = $version
+                  AND assessment_id IN (SELECT stored_id FROM {STALE_TABLE} WHERE stored_id IS NOT NULL)""",
+                         keys).fetchall()
+            source = (f"SELECT input.* FROM ({source}) AS input WHERE input.subject_id IN "
+                      f"(SELECT subject_id FROM {STALE_TABLE} WHERE subject_id IS NOT NULL)")
+            return _insert_scores(conn, model, source, keys)
+        finally:
+            conn.execute(f"DROP TABLE IF EXISTS {STALE_TABLE}").fetchall()
+    return _insert_scores(conn, model, source, keys)
+
+
+def _insert_scores(conn, model: StoredModel, source: str, keys: dict) -> tuple[int, int]:
     scored_at = _now()
+    select = scoring_select(model.parameters).replace("{input}", source)
     conn.execute(f"""
         INSERT INTO scoring.risk_scores (assessment_id, patient_key, model_name, model_version, score,
             risk_probability, risk_band, band_note, not_scored_reason, contribution_values, inputs_hash, scored_at)
         SELECT fresh.subject_id, fresh.patient_key, $name, $version, fresh.score, fresh.risk_probability,
                fresh.risk_band, fresh.band_note, fresh.not_scored_reason, fresh.contribution_values,
                fresh.inputs_hash, $scored_at
-        FROM ({select}) AS fresh
-        WHERE NOT EXISTS (SELECT 1 FROM scoring.risk_scores AS scores
-                          WHERE scores.model_name = $name AND scores.model_version = $version
-                            AND scores.assessment_id = fresh.subject_id)""",
-        keys | {"scored_at": scored_at}).fetchall()
+        FROM ({select}) AS fresh""", keys | {"scored_at": scored_at}).fetchall()
     written, unscored = conn.execute(
         "SELECT count(*), count(*) FILTER (WHERE score IS NULL) FROM scoring.risk_scores "
         "WHERE model_name = $name AND model_version = $version AND scored_at = $scored_at",

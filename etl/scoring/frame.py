@@ -32,6 +32,9 @@ class Frame:
     columns: dict[str, np.ndarray]  # float64, NaN = empty
     days_before: dict[str, np.ndarray]
     outcome: np.ndarray             # float64: 1, 0 or NaN
+    # What `fingerprint` states about the rows as read (first and last scan date, XOR of the
+    # rows' hashes); not carried over by `subset`.
+    read_summary: dict | None = None
 
     def __len__(self) -> int:
         return len(self.subject_id)
@@ -89,35 +92,38 @@ def _draw_sample(conn, max_rows: int, seed: int) -> None:
 
 def training_frame(conn, max_rows: int, seed: int) -> Frame:
     """Assessments with a known outcome, in a fixed order; at most `max_rows`, stratified. The
-    drawn ids stay in a temp table for `fingerprint`."""
+    rows' content hash and scan dates are read with them, for `fingerprint`."""
     _draw_sample(conn, max_rows, seed)
+    columns = ", ".join(f"input.{name}" for name in INPUT_COLUMNS)
     sql = f"""
     WITH input AS ({input_sql("assessment")})
-    SELECT input.* FROM input
+    SELECT input.*, hash(input.subject_id, input.outcome, {columns}) AS fingerprint_hash FROM input
     SEMI JOIN {SAMPLE_TABLE} AS ids ON ids.subject_id = input.subject_id
     ORDER BY input.subject_id"""
-    return _to_frame(conn.sql(sql).to_arrow_table())
+    table = conn.sql(sql).to_arrow_table()
+    conn.execute(f"DROP TABLE {SAMPLE_TABLE}").fetchall()
+    frame = _to_frame(table)
+    dates = [d for d in table["index_date"].to_pylist() if d is not None]
+    hashes = table["fingerprint_hash"].to_numpy(zero_copy_only=False).astype(np.uint64)
+    frame.read_summary = {"scan_date_min": min(dates) if dates else None, "scan_date_max": max(dates) if dates else None,
+                          "content_hash": int(np.bitwise_xor.reduce(hashes)) if len(hashes) else None}
+    return frame
 
 
 def fingerprint(conn, frame: Frame) -> dict:
     """What the model was trained on: rows, outcomes, scan dates, a hash of the training rows'
-    values (a rebuild of the same data gives the same fingerprint) and the warehouse build."""
-    columns = ", ".join(f"input.{name}" for name in INPUT_COLUMNS)
-    row = conn.execute(f"""
-        WITH input AS ({input_sql("assessment")})
-        SELECT min(input.index_date), max(input.index_date),
-               bit_xor(hash(input.subject_id, input.outcome, {columns}))
-        FROM {SAMPLE_TABLE} AS ids
-        JOIN input ON input.subject_id = ids.subject_id""").fetchall()[0]
+    values (the XOR of DuckDB's hash of each row, read with the frame: a rebuild of the same
+    data gives the same fingerprint) and the warehouse build."""
+    summary = frame.read_summary or {}
     max_load = conn.execute("SELECT max(load_id) FROM audit.loads").fetchall()[0][0]
     n_assessments = conn.execute("SELECT count(*) FROM marts.fct_bmd_assessment").fetchall()[0][0]
-    conn.execute(f"DROP TABLE {SAMPLE_TABLE}").fetchall()
+    first, last, content = summary.get("scan_date_min"), summary.get("scan_date_max"), summary.get("content_hash")
     return {
         "rows": len(frame),
         "outcomes": int(np.nansum(frame.outcome)),
-        "scan_date_min": None if row[0] is None else row[0].isoformat(),
-        "scan_date_max": None if row[1] is None else row[1].isoformat(),
-        "content_hash": None if row[2] is None else f"{int(row[2]):016x}",
+        "scan_date_min": None if first is None else first.isoformat(),
+        "scan_date_max": None if last is None else last.isoformat(),
+        "content_hash": None if content is None else f"{content:016x}",
         "warehouse_build_id": f"load_{max_load}-assessments_{n_assessments}",
     }
 

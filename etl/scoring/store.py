@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import warehouse
 from ..errors import UsageError
 from .sql import input_sql, inputs_hash_select, scoring_select
 
@@ -173,12 +174,15 @@ def bulk_writes(conn) -> Iterator[None]:
     wanted = ",".join(dict.fromkeys([m for m in str(disabled).lower().split(",") if m] + ["dict_fsst"]))
     conn.execute("SET preserve_insertion_order = false").fetchall()
     conn.execute(f"SET disabled_compression_methods = '{wanted}'").fetchall()
-    if _bytes(limit) > SCORING_MEMORY_LIMIT_MIB * 2**20:
+    lowered = _bytes(limit) > SCORING_MEMORY_LIMIT_MIB * 2**20
+    if lowered:
         conn.execute(f"SET memory_limit = '{SCORING_MEMORY_LIMIT_MIB}MiB'").fetchall()
     try:
         yield
     finally:
-        conn.execute(f"SET memory_limit = '{limit}'").fetchall()
+        if lowered:
+            # the warehouse's own setting (etl.warehouse.connect set it), not DuckDB's rounded text
+            conn.execute(f"SET memory_limit = '{warehouse.memory_limit()}'").fetchall()
         conn.execute(f"SET preserve_insertion_order = {'true' if order else 'false'}").fetchall()
         conn.execute(f"SET disabled_compression_methods = '{disabled}'").fetchall()
 

@@ -49,6 +49,13 @@ def _normal(expr: str, salt: str) -> str:
     return f"(sqrt(-2 * ln({_u(expr, salt + 'a')})) * cos(2 * pi() * {_u(expr, salt + 'b')}))"
 
 
+def _key(expr: str) -> str:
+    """A key shaped as the registry's: 16 hex digits, as etl.identity's HMAC pseudonym (the
+    assessment id is the key, '-' and the scan date, as int_dxa_scans_pivoted): string length
+    is what joins and writes of the ids cost."""
+    return f"left(sha256({expr}), 16)"
+
+
 def _labs(key: str, missing: str) -> str:
     """Pre-scan lab columns; a whole panel is missing for about a fifth of the rows."""
     def value(sql: str) -> str:
@@ -68,6 +75,7 @@ def generate_marts(warehouse: Path, patients: int) -> int:
     """The three marts for `patients` patients; returns the number of assessments."""
     import duckdb
 
+    from etl.rules import project_vars
     from etl.synth.truth import MODEL
     from etl.warehouse import upgrade
 
@@ -82,7 +90,8 @@ def generate_marts(warehouse: Path, patients: int) -> int:
         # 80% of patients have scans: 1 or 2 (about 1.3 per scanned patient on average... here 1.625)
         conn.execute(f"""
             CREATE TEMP TABLE draws AS
-            SELECT i, 'K' || (i // 13 * 8 + i % 8) AS patient_key,
+            SELECT i, {_key("'K' || (i // 13 * 8 + i % 8)")} AS patient_key,
+                   DATE '2015-01-01' + (i % 3650)::INTEGER AS scan_date,
                    least(92, greatest(30, round(66 + 9.5 * {_normal('i', 'age')})))::INTEGER AS age_at_scan,
                    CASE WHEN {_u('i', 'sex')} < 0.85 THEN 'F' ELSE 'M' END AS sex,
                    least(48, greatest(16, round(26 + 4 * {_normal('i', 'bmi')}, 2))) AS bmi,
@@ -97,7 +106,7 @@ def generate_marts(warehouse: Path, patients: int) -> int:
                  f"+ {m.beta_ctx_per_ng_ml} * coalesce(beta_ctx_ng_ml, 0.45)")
         conn.execute(f"""
             CREATE TABLE marts.fct_bmd_assessment AS
-            SELECT 'A' || i AS assessment_id, patient_key, DATE '2015-01-01' + (i % 3650)::INTEGER AS scan_date,
+            SELECT patient_key || '-' || strftime(scan_date, '%Y%m%d') AS assessment_id, patient_key, scan_date,
                    age_at_scan, sex, CASE WHEN sex = 'F' AND age_at_scan >= 52 THEN 'post' END AS menopausal_status,
                    round(bmi * height_m * height_m, 1) AS weight_kg, bmi,
                    u_outcome < 1 / (1 + exp(-({truth}))) AS is_densitometric_osteoporosis,
@@ -105,7 +114,7 @@ def generate_marts(warehouse: Path, patients: int) -> int:
             FROM draws""")
         conn.execute(f"""
             CREATE TABLE marts.fct_prescan_labs AS
-            SELECT 'A' || i AS assessment_id, patient_key, DATE '2015-01-01' + (i % 3650)::INTEGER AS scan_date,
+            SELECT patient_key || '-' || strftime(scan_date, '%Y%m%d') AS assessment_id, patient_key, scan_date,
                    mg_mmol_l, vitd_nmol_l, calcium_mmol_l, 40.0 AS albumin_g_l, phosphate_mmol_l, pth_ng_l, crp_mg_l,
                    beta_ctx_ng_ml, p1np_ng_ml,
                    {", ".join(f"CASE WHEN mg_mmol_l IS NOT NULL THEN (i % 90)::INTEGER END AS {d}" for d in days.split(", "))},
@@ -114,7 +123,7 @@ def generate_marts(warehouse: Path, patients: int) -> int:
         candidates = patients - scanned
         conn.execute(f"""
             CREATE TABLE marts.fct_latest_lab_panel AS
-            SELECT 'N' || i AS patient_key, DATE '2024-01-01' + (i % 365)::INTEGER AS index_date,
+            SELECT {_key("'N' || i")} AS patient_key, DATE '2024-01-01' + (i % 365)::INTEGER AS index_date,
                    least(92, greatest(30, round(64 + 10 * {_normal('i', 'nage')})))::INTEGER AS age_at_index,
                    CASE WHEN {_u('i', 'nsex')} < 0.85 THEN 'F' ELSE 'M' END AS sex, 'post' AS menopausal_status,
                    CAST(NULL AS DATE) AS last_scan_on_or_before_index, true AS is_dxa_referral_candidate,
@@ -123,6 +132,14 @@ def generate_marts(warehouse: Path, patients: int) -> int:
                    mg_mmol_l <= 0.845 AS mg_below_op_cutoff
             FROM range({candidates}) AS t(i)""")
         conn.execute("DROP TABLE draws")
+        # What a build records (scoring's cards state the rules in effect): the project's defaults.
+        conn.execute("""
+            CREATE TABLE marts.rules_in_effect AS
+            SELECT rule_name, value, NULL::VARCHAR AS unit, NULL::VARCHAR AS source, now()::TIMESTAMP AS built_at,
+                   'bench_score' AS dbt_invocation_id, NULL::VARCHAR AS osteoreg_version, NULL::VARCHAR AS dbt_version,
+                   NULL::BIGINT AS max_load_id
+            FROM (SELECT unnest($names::VARCHAR[]) AS rule_name, unnest($values::VARCHAR[]) AS value)""",
+                     {"names": list(project_vars()), "values": [json.dumps(v) for v in project_vars().values()]})
         return conn.execute("SELECT count(*) FROM marts.fct_bmd_assessment").fetchall()[0][0]
     finally:
         conn.close()

@@ -63,13 +63,19 @@ def auroc_cluster_bootstrap(scores: np.ndarray, outcome: np.ndarray, patient_key
     area = _weighted_auroc(score_index, len(unique_scores), outcome, np.ones(len(outcome)))
     rng = np.random.default_rng(seed)
     # All replicates at once: how often each patient is drawn (replicates x patients), as row
-    # weights, summed per distinct score and replicate with one bincount per class.
-    times_drawn = rng.multinomial(len(patients), np.full(len(patients), 1.0 / len(patients)), size=replicates)
+    # weights, summed per distinct score and replicate with one bincount per class. The counts
+    # are those of n patients drawn uniformly with replacement (a multinomial), tallied with one
+    # bincount: 0.2 s for 500 replicates of 8,000 patients, where rng.multinomial took 0.5 s.
+    n_patients = len(patients)
+    drawn = rng.integers(0, n_patients, size=(replicates, n_patients))
+    drawn += (np.arange(replicates) * n_patients)[:, None]
+    times_drawn = np.bincount(drawn.ravel(), minlength=replicates * n_patients).reshape(replicates, n_patients)
+    times_drawn = times_drawn.astype(np.float64)
     n_scores = len(unique_scores)
     offsets = (np.arange(replicates) * n_scores)[:, None]
 
     def per_score(rows: np.ndarray) -> np.ndarray:
-        weights = times_drawn[:, patient_index[rows]].astype(np.float64)
+        weights = times_drawn[:, patient_index[rows]]
         cells = (offsets + score_index[rows][None, :]).ravel()
         return np.bincount(cells, weights=weights.ravel(), minlength=replicates * n_scores).reshape(replicates, n_scores)
 
@@ -99,14 +105,16 @@ def _logit(probability: np.ndarray) -> np.ndarray:
 def calibration(probability: np.ndarray, outcome: np.ndarray) -> dict:
     """Calibration in the large (intercept with the linear predictor as offset; 0 is ideal) and
     the calibration slope (logistic regression on the linear predictor; 1 is ideal)."""
-    import statsmodels.api as sm
+    # the modules themselves, not statsmodels.api (which also loads datasets, graphics, ...)
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     lp = _logit(probability)
     y = np.asarray(outcome, dtype=np.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        intercept = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=lp).fit()
-        slope = sm.GLM(y, sm.add_constant(lp, has_constant="add"), family=sm.families.Binomial()).fit()
+        intercept = GLM(y, np.ones((len(y), 1)), family=Binomial(), offset=lp).fit()
+        slope = GLM(y, np.column_stack([np.ones(len(y)), lp]), family=Binomial()).fit()
     return {"calibration_intercept": float(intercept.params[0]), "calibration_slope": float(slope.params[1])}
 
 

@@ -149,14 +149,14 @@ def _select(matrix: np.ndarray, y: np.ndarray, patient_key: np.ndarray, settings
 
 
 def _refit(matrix: np.ndarray, y: np.ndarray, patient_key: np.ndarray):
-    import statsmodels.api as sm
+    from statsmodels.discrete.discrete_model import Logit
 
-    design = sm.add_constant(matrix, has_constant="add")
+    design = np.column_stack([np.ones(len(matrix)), matrix])
     groups = np.unique(patient_key.astype(str), return_inverse=True)[1]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            result = sm.Logit(y, design).fit(disp=0, maxiter=200, method="newton", cov_type="cluster",
+            result = Logit(y, design).fit(disp=0, maxiter=200, method="newton", cov_type="cluster",
                                              cov_kwds={"groups": groups})
         except (np.linalg.LinAlgError, ValueError, OverflowError) as error:
             raise ModelRefused(f"The {NAME} refit cannot be computed on this registry's data "

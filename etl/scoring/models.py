@@ -8,6 +8,8 @@ The list of models is `registry.py` (so this module imports none of them).
 """
 from __future__ import annotations
 
+import copy
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -64,9 +66,22 @@ def evaluated_at() -> str:
     return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0).isoformat()
 
 
+_MG_ALONE_CACHE: dict[bytes, dict] = {}
+
+
 def mg_alone_metrics(frame: Frame, settings: ScoringSettings) -> dict:
-    return magnesium_alone(frame.columns["mg_mmol_l"], frame.outcome, frame.patient_key, settings,
-                           settings.shi_mg_alone_auc)
+    """Magnesium alone on the frame's rows. OST and the lasso evaluate it on the same training
+    rows, so the result (a 500-replicate bootstrap) is kept for the same content and settings."""
+    mg, outcome = frame.columns["mg_mmol_l"], frame.outcome
+    key = hashlib.sha256(b"".join([
+        np.ascontiguousarray(mg, dtype=np.float64).tobytes(), np.ascontiguousarray(outcome, dtype=np.float64).tobytes(),
+        "\0".join(map(str, frame.patient_key)).encode("utf-8"),
+        repr((settings.ci_z, settings.bootstrap_replicates, settings.seed, settings.shi_mg_alone_auc)).encode()])).digest()
+    if key not in _MG_ALONE_CACHE:
+        if len(_MG_ALONE_CACHE) >= 4:
+            _MG_ALONE_CACHE.clear()
+        _MG_ALONE_CACHE[key] = magnesium_alone(mg, outcome, frame.patient_key, settings, settings.shi_mg_alone_auc)
+    return copy.deepcopy(_MG_ALONE_CACHE[key])
 
 
 def outcome_definition(rules: dict) -> str:

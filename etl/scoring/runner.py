@@ -80,7 +80,7 @@ def score(warehouse_path: Path, refit: bool = False, progress: Callable[[str], N
     note = progress or (lambda line: None)
     warehouse.ensure_current(warehouse_path)
     run = ScoreRun(warehouse=warehouse_path)
-    with warehouse.session(warehouse_path) as conn:
+    with warehouse.session(warehouse_path) as conn, store.bulk_writes(conn):
         require_marts(conn)
         rules = rules_in_effect(conn)
         cache: dict[str, object] = {}

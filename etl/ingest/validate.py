@@ -153,6 +153,28 @@ def _numeric_checks(names: list[str]) -> list[Check]:
         Check("invalid_number", n, f"t.{n}_txt IS NOT NULL AND t.{n} IS NULL"))]
 
 
+# ISO 8601 reduced precision, as HL7 DTM (`1960`, `196001`, read as `1960-01`) and FHIR `date` allow.
+_YEAR_ONLY = r"\d{4}"
+_YEAR_MONTH = r"\d{4}-\d{2}"
+
+
+def birth_date_precision(expr: str) -> str:
+    """`year`, `month` or `day`: how much of the birth date the source knows (contract 2, 3, 4).
+    A partial date is a known year (and month), not a missing one: the patient and her sex load."""
+    return (f"CASE WHEN regexp_full_match({expr}, '{_YEAR_ONLY}') THEN 'year' "
+            f"WHEN regexp_full_match({expr}, '{_YEAR_MONTH}') THEN 'month' "
+            f"WHEN {expr} IS NOT NULL THEN 'day' END")
+
+
+def birth_date(expr: str, formats: list[str]) -> str:
+    """The birth date, or for a partial one the first day of its year or month. The stored date
+    is read only together with `birth_date_precision`: dbt derives the earliest and latest
+    possible birth dates from the two and never takes the first day as the birthday."""
+    return (f"CASE WHEN regexp_full_match({expr}, '{_YEAR_ONLY}') THEN TRY_CAST({expr} || '-01-01' AS DATE) "
+            f"WHEN regexp_full_match({expr}, '{_YEAR_MONTH}') THEN TRY_CAST({expr} || '-01' AS DATE) "
+            f"ELSE CAST({timestamp(expr, formats)} AS DATE) END")
+
+
 def _patients(formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
     """Patients: who, sex, birth date (contract 2); menopausal status from its list."""
     return KindSQL(
@@ -161,7 +183,8 @@ def _patients(formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
             ("patient_id", patient_reference(text("patient_id"), text("patient_id_namespace"))),
             ("sex", text("sex")),
             ("birth_date_txt", text("birth_date")),
-            ("birth_date", f"CAST({timestamp(text('birth_date'), formats)} AS DATE)"),
+            ("birth_date_precision", birth_date_precision(text("birth_date"))),
+            ("birth_date", birth_date(text("birth_date"), formats)),
             ("menopausal_status", f"lower({text('menopausal_status')})"),
             ("ethnicity", text("ethnicity")),
             ("menopausal_status_date_txt", text("menopausal_status_date")),
@@ -176,10 +199,10 @@ def _patients(formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
             Check("invalid_date", "menopausal_status_date",
                   "t.menopausal_status_date_txt IS NOT NULL AND t.menopausal_status_date IS NULL"),
         ],
-        hash_columns=["patient_id", "sex", "birth_date", "menopausal_status", "ethnicity",
-                      "menopausal_status_date"],
-        raw_columns=["patient_id", "sex", "birth_date", "menopausal_status", "ethnicity",
-                     "menopausal_status_date"],
+        hash_columns=["patient_id", "sex", "birth_date", "birth_date_precision", "menopausal_status",
+                      "ethnicity", "menopausal_status_date"],
+        raw_columns=["patient_id", "sex", "birth_date", "birth_date_precision", "menopausal_status",
+                     "ethnicity", "menopausal_status_date"],
     )
 
 

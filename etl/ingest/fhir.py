@@ -502,11 +502,13 @@ def _map_resources(conn, source: str, tag: str, result: ReaderResult) -> None:
                 dxa_site AS site,
                 CASE WHEN dxa_measure = 't_score' THEN q_value END AS t_score,
                 dxa_side AS side,
-                -- BMD in mg/cm2 (some densitometers) is the same measure in thousandths
-                CASE WHEN dxa_measure = 'bmd_g_cm2' THEN
-                    CASE WHEN replace(coalesce(q_code, q_unit), '²', '2') = 'mg/cm2'
-                         THEN CAST(TRY_CAST(q_value AS DOUBLE) / 1000 AS VARCHAR) ELSE q_value END END AS bmd_g_cm2,
+                CASE WHEN dxa_measure = 'bmd_g_cm2' THEN q_value END AS bmd_g_cm2,
                 CASE WHEN dxa_measure = 'z_score' THEN q_value END AS z_score,
+                -- the unit as sent: the loader converts mg/cm2 and quarantines any other unit
+                -- (seed dxa_units)
+                CASE WHEN dxa_measure = 'bmd_g_cm2' THEN coalesce(q_code, q_unit) END AS bmd_unit,
+                CASE WHEN dxa_measure = 't_score' THEN coalesce(q_code, q_unit) END AS t_score_unit,
+                CASE WHEN dxa_measure = 'z_score' THEN coalesce(q_code, q_unit) END AS z_score_unit,
                 vitals.height_cm, vitals.weight_kg,
                 {_OBSERVATION_STATUS} AS status,
                 id AS result_id

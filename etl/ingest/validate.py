@@ -268,6 +268,19 @@ def _labs(formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
     )
 
 
+# The DXA measures that may carry a unit, and the canonical column holding it.
+_DXA_UNIT_COLUMNS = {"t_score": "t_score_unit", "z_score": "z_score_unit", "bmd_g_cm2": "bmd_unit"}
+
+
+def dxa_unit_factor(measure: str, unit: str) -> str:
+    """The factor from the unit a DXA measure was sent in to the unit stored (seed dxa_units:
+    BMD in mg/cm2 is thousandths of g/cm2; scores are unitless); 1 without a unit, NULL for a
+    unit the seed does not list for the measure (quarantined as `unknown_unit`)."""
+    canonical = seed.mapped(f"lower(replace({unit}, ' ', ''))", seed.unit_by_key())
+    factors = {u: repr(f) for u, f in seed.dxa_unit_factors()[measure].items()}
+    return f"CASE WHEN {unit} IS NULL THEN 1.0 ELSE CAST({seed.mapped(canonical, factors)} AS DOUBLE) END"
+
+
 def _dxa(formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
     """DXA results: one site (and side) per row with its scores and measurements (contract 2)."""
     scan = text("scan_date")
@@ -287,7 +300,13 @@ def _dxa(formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
         *_version_typed(),
     ]
     for n in numeric:
-        typed += [(f"{n}_txt", text(n)), (n, number(text(n), numbers)),
+        value = number(text(n), numbers)
+        if n in _DXA_UNIT_COLUMNS:  # in the stored unit (an unknown unit is quarantined below)
+            unit = _DXA_UNIT_COLUMNS[n]
+            factor = dxa_unit_factor(n, text(unit))
+            typed += [(f"{unit}_txt", text(unit)), (f"{unit}_factor", factor)]
+            value = f"CASE WHEN coalesce({factor}, 1) = 1 THEN {value} ELSE round({value} * {factor}, 9) END"
+        typed += [(f"{n}_txt", text(n)), (n, value),
                   (f"{n}_ambiguous", ambiguous_number(text(n), numbers))]
     return KindSQL(
         raw_table="raw.dxa_results",
@@ -306,6 +325,8 @@ def _dxa(formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
                   f"t.menopausal_status IS NOT NULL AND {seed.spelled('menopausal_status', 't.menopausal_status')} IS NULL"),
             Check("invalid_status", "status", "NOT t.status_known"),
             *_numeric_checks(numeric),
+            *[Check("unknown_unit", unit, f"t.{unit}_txt IS NOT NULL AND t.{unit}_factor IS NULL")
+              for unit in _DXA_UNIT_COLUMNS.values()],
             Check("missing_value", "t_score",
                   "t.status_final AND t.t_score IS NULL AND t.z_score IS NULL AND t.bmd_g_cm2 IS NULL"),
         ],

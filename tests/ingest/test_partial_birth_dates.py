@@ -102,15 +102,30 @@ LABS = "patient_id,collected_at,code,value,unit\n" + "".join(
         ("Y75", "2024-06-01"), ("D50", "2024-06-01"), ("NONE", "2024-06-01")])
 
 
+# H1's DXA scan by HL7 (tests/ingest/test_hl7_dxa.py): one OBR, BMD in mg/cm2, and a later
+# message correcting the T-score (OBX-11 C, a later MSH-7).
+HL7_SCAN = ("MSH|^~\\&|DXA|HOSP|REG|OST|20240305100000||ORU^R01|D1|P|2.5.1\r"
+            "PID|1||H1^^^HOSPH^MR||DOE^J||196003|F\r"
+            "OBR|1||S1|38269-7^DXA panel^LN|||20240305093000\r"
+            "OBX|1|NM|38263-0^Femoral neck T-score^LN||-2.6|{T-score}|||||F\r"
+            "OBX|2|NM|24701-5^Femoral neck BMD^LN||810|mg/cm2|||||F\r"
+            "MSH|^~\\&|DXA|HOSP|REG|OST|20240306100000||ORU^R01|D2|P|2.5.1\r"
+            "PID|1||H1^^^HOSPH^MR||DOE^J||196003|F\r"
+            "OBR|1||S1|38269-7^DXA panel^LN|||20240305093000\r"
+            "OBX|1|NM|38263-0^Femoral neck T-score^LN||-2.8|{T-score}|||||C\r")
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """One warehouse: the flat cohort above, an HL7 patient born `196003` and a FHIR one born
-    `1958`, built once in its own process (as `osteoreg ingest` and `osteoreg build` run)."""
+    """One warehouse: the flat cohort above, an HL7 patient born `196003` with a DXA scan and a
+    FHIR one born `1958`, built once in its own process (as `osteoreg ingest` and `osteoreg
+    build` run)."""
     root = tmp_path_factory.mktemp("partial")
     folder = root / "in"
     folder.mkdir()
     for name, text in [("patients.csv", PATIENTS), ("dxa.csv", DXA), ("labs.csv", LABS),
-                       ("m.hl7", hl7_patient("196003")), ("p.json", fhir_patient("1958"))]:
+                       ("m.hl7", hl7_patient("196003")), ("scan.hl7", HL7_SCAN),
+                       ("p.json", fhir_patient("1958"))]:
         (folder / name).write_text(text, encoding="utf-8")
     warehouse = root / "osteoreg.duckdb"
     script = ("import sys; from pathlib import Path; from etl.ingest.loader import ingest_paths; "
@@ -170,3 +185,14 @@ def test_prevalence_counts_an_unknown_age_band_as_its_own_cell(built):
                      ("M", "50-59", "osteoporosis"),
                      ("M", "<50", "osteoporosis"), ("M", None, "osteoporosis"),
                      ("unknown", None, "osteoporosis")]
+
+
+def test_an_hl7_dxa_scan_is_one_assessment_with_its_correction(built):
+    """One OBR is one scan: the T-score corrected by a later message, the BMD in mg/cm2 read as
+    g/cm2; born March 1960 and scanned on 5 March 2024, she is 63 or 64: no age, band 60-69."""
+    rows = built.execute("""
+        SELECT a.t_score_femoral_neck, a.bmd_femoral_neck, a.age_at_scan, a.age_band, a.who_category
+        FROM marts.fct_bmd_assessment AS a
+        JOIN identity.patient_identifiers AS ids ON ids.patient_key = a.patient_key
+        WHERE ids.id_value = 'H1'""").fetchall()
+    assert rows == [(-2.8, 0.81, None, "60-69", "osteoporosis")]

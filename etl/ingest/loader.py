@@ -142,7 +142,8 @@ def ingest_paths(
     with warehouse.session(warehouse_path) as conn:
         keep_try_cast_lenient(conn)
         refresh_row_hashes(conn)
-        identity.apply_settings(conn, settings)
+        if identity.apply_settings(conn, settings):  # a namespace placed anew: a merge or split
+            identity.rekey_all(conn, secret)
         key_earlier_results(conn, secret)
         for path in files:
             if path.absolute() not in named and _not_data(path, profiles):

@@ -83,6 +83,10 @@ class Batch:
     # With `first_row`: the DuckDB rejects table of the CSV scan behind `table` (lines that could
     # not be split into the header's columns), which the loader quarantines as `malformed_row`.
     rejects: str | None = None
+    # A temp table or view (source_row, line) of the text each source row was read from, where
+    # that is more than the row (a FHIR resource): a quarantined row keeps it as its payload,
+    # `{"resource": ...}`, instead of its flattened columns.
+    payloads: str | None = None
 
 
 @dataclass

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from .. import terminology
 from ..terminology import seed_path
@@ -154,10 +155,21 @@ def read(path: Path, conn) -> ReaderResult:
         _ndjson_source(path, conn, source, tag, result)
     else:
         result = ReaderResult(format="fhir_json")
-        if not _json_source(path, conn, source, result):
+        if not _json_source(path, conn, source, result, f"src_fhir_payloads_{tag}"):
             return result
     _map_resources(conn, _open_components(conn, source), tag, result)
+    payloads = f"src_fhir_payloads_{tag}"
+    for batch in result.batches:
+        batch.payloads = payloads
+    # The resources as sent, kept until the loader is done with the file (its `src_*` clean-up):
+    # NDJSON's lines (a line holding a Bundle is the payload of each of its entries), or the
+    # JSON file's entries (`_json_source`).
+    kept = (f"src_fhir_base_{tag}", f"src_fhir_lines_{tag}")
+    if result.format == "fhir_ndjson":
+        conn.execute(f"CREATE TEMP VIEW {payloads} AS SELECT source_row, line FROM src_fhir_base_{tag}").fetchall()
     for leftover in (f"{source}_parts", source, f"{source}_entries", f"src_fhir_base_{tag}", f"src_fhir_lines_{tag}"):
+        if leftover in kept:
+            continue
         kind = conn.execute("SELECT table_type FROM information_schema.tables WHERE table_catalog = 'temp' "
                             "AND table_name = ?", [leftover]).fetchall()
         if kind:
@@ -253,7 +265,6 @@ def _ndjson_source(path: Path, conn, source: str, tag: str, result: ReaderResult
 def _ndjson_by_line(path: Path, conn, base: str, result: ReaderResult) -> None:
     """The slow path for a file with bytes that are not UTF-8: such a line is quarantined whole
     (as Latin-1 text, so nothing is lost), every other line is read."""
-    import pyarrow as pa
 
     rows, lines = [], []
     for number, raw in enumerate(Path(path).read_bytes().split(b"\n"), 1):
@@ -284,7 +295,6 @@ def _logical_id(resource: dict, full_url: str | None = None) -> str | None:
 
 
 def _rows_table(rows: list[tuple[int, str, int | None]]):
-    import pyarrow as pa
 
     return pa.table({"source_row": pa.array([r[0] for r in rows], pa.int64()),
                      "line": pa.array([r[1] for r in rows], pa.string()),
@@ -348,7 +358,7 @@ def _bundle_rows(document: Any, result: ReaderResult, line: int | None = None) -
     return rows
 
 
-def _json_source(path: Path, conn, source: str, result: ReaderResult) -> bool:
+def _json_source(path: Path, conn, source: str, result: ReaderResult, payloads: str) -> bool:
     """Entries of a Bundle (or the one resource) with their references resolved to Patients.
     Returns False when there is nothing to map: a file that is not a FHIR resource (quarantined
     whole, with one sentence) or a Bulk Data manifest (skipped)."""
@@ -372,6 +382,15 @@ def _json_source(path: Path, conn, source: str, result: ReaderResult) -> bool:
     entry_rows = _rows_table(rows)  # noqa: F841
     # A replacement scan through `execute` (see hl7v2._temp_table for why not `register`).
     conn.execute(f"CREATE TEMP TABLE {source} AS SELECT * FROM entry_rows").fetchall()
+    # each entry's resource as sent: a quarantined row's payload (see `read`)
+    if document.get("resourceType") == "Bundle":
+        sent = [(i + 1, json.dumps(e.get("resource") if isinstance(e, dict) else e))
+                for i, e in enumerate(document.get("entry") or [])]
+    else:
+        sent = [(1, text)]
+    as_sent = pa.table({"source_row": pa.array([r for r, _ in sent], pa.int64()),  # noqa: F841
+                        "line": pa.array([t for _, t in sent], pa.string())})
+    conn.execute(f"CREATE TEMP TABLE {payloads} AS SELECT * FROM as_sent").fetchall()
     return True
 
 

@@ -423,7 +423,7 @@ def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome:
         outcome.rows_untracked = conn.execute(
             f"SELECT count(*) FROM {spec.raw_table} WHERE load_id = ? AND NOT is_tracked", [load_id]).fetchall()[0][0]
     payload, payloads = "t.payload", ""
-    if batch.payloads:  # the resource the row came from (FHIR), read for quarantined rows only
+    if batch.payloads and quarantined:  # the resource the row came from (FHIR), for quarantined rows only
         payload = ("CASE WHEN p.line IS NULL THEN t.payload "
                    "ELSE json_object('resource', coalesce(TRY_CAST(p.line AS JSON), to_json(p.line))) END")
         payloads = (f"LEFT JOIN (SELECT source_row, any_value(line) AS line FROM {batch.payloads} "

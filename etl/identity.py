@@ -12,8 +12,10 @@ records the patient (`person_id`) it was resolved to:
   load has brought the Patient (its identifiers are in `identity.patient_identifiers`), so the
   order in which Patient and Observation files arrive does not matter;
 - the person is the value in the default namespace, else `<registry namespace>|<value>`.
-Every load re-resolves all references (set-based SQL), so a merge or split of identities re-keys
-through the map; a person keeps the key it was first given.
+A load resolves its own references and those its identifiers link (set-based SQL, in the size
+of the file); identity settings that place a namespace anew re-resolve every reference
+(`rekey_all`), so a merge or split of identities re-keys through the map, never in the marts; a
+person keeps the key it was first given.
 
 The secret comes from $OSTEOREG_SECRET or from a file beside the warehouse, created once with
 owner-only permissions. It never enters the database, so a copy of the warehouse (or of the
@@ -138,11 +140,15 @@ def load_settings(warehouse_path: Path, given: Path | None = None) -> dict[str, 
     return placed
 
 
-def apply_settings(conn: duckdb.DuckDBPyConnection, settings: dict[str, str]) -> None:
-    """Namespaces seen before take the place the settings now give them (a merge or a split)."""
+def apply_settings(conn: duckdb.DuckDBPyConnection, settings: dict[str, str]) -> int:
+    """Namespaces seen before take the place the settings now give them (a merge or a split);
+    returns how many moved (then `rekey_all` re-resolves the references)."""
+    moved = 0
     for source, registry in settings.items():
-        conn.execute("UPDATE identity.namespaces SET registry_namespace = ?, placed_by = 'settings' "
-                     "WHERE namespace = ? AND registry_namespace <> ?", [registry, source, registry])
+        moved += conn.execute("UPDATE identity.namespaces SET registry_namespace = ?, placed_by = 'settings' "
+                              "WHERE namespace = ? AND registry_namespace <> ?",
+                              [registry, source, registry]).fetchall()[0][0]
+    return moved
 
 
 def place_namespaces(conn: duckdb.DuckDBPyConnection, load_id: int, fmt: str, found: set[str],
@@ -189,10 +195,14 @@ def _hmac_sql(column: str) -> str:
 
 
 def resolve_keys(conn: duckdb.DuckDBPyConnection, references: str, load_id: int, secret: bytes) -> int:
-    """Give the references in `references` (a query with a `patient_id` column) a map row, then
-    re-resolve every reference to its person and re-key those whose person changed; returns how
-    many references were new."""
-    inner, outer = _pads(secret)
+    """Give the references in `references` (a query with a `patient_id` column: one file's) a map
+    row, then resolve the references this load can have changed and re-key those whose person
+    changed; returns how many references were new.
+
+    A load changes the person of its own references and of the FHIR logical references its
+    identifiers link (a Patient file arriving after its Observations); a namespace placed anew
+    by the identity settings changes any, which `rekey_all` re-resolves. So the work is in the
+    file's size, not the registry's."""
     before = conn.execute("SELECT count(*) FROM identity.patient_map").fetchall()[0][0]
     conn.execute(f"""
         INSERT INTO identity.patient_map (patient_id, patient_key, first_load_id, created_at)
@@ -201,13 +211,41 @@ def resolve_keys(conn: duckdb.DuckDBPyConnection, references: str, load_id: int,
         WHERE NOT EXISTS (SELECT 1 FROM identity.patient_map AS m WHERE m.patient_id = ids.patient_id)
     """, {"load_id": load_id})
     added = conn.execute("SELECT count(*) FROM identity.patient_map").fetchall()[0][0] - before
-    conn.execute("""
+    conn.execute(f"""
+        CREATE OR REPLACE TEMP TABLE stage_identity_scope AS
+        SELECT DISTINCT patient_id FROM {references}
+        UNION
+        SELECT reference FROM identity.patient_identifiers
+        WHERE last_load_id = $load_id AND reference IS NOT NULL AND reference <> patient_id
+    """, {"load_id": load_id})
+    _resolve(conn, "stage_identity_scope", load_id, secret)
+    conn.execute("DROP TABLE stage_identity_scope")
+    return added
+
+
+def rekey_all(conn: duckdb.DuckDBPyConnection, secret: bytes) -> int:
+    """Re-resolve every reference (after the identity settings placed a namespace anew: a merge
+    or split of identities), so the map re-keys and the marts follow at the next build; returns
+    how many references changed person."""
+    load_id = conn.execute("SELECT coalesce(max(load_id), 0) FROM audit.loads").fetchall()[0][0]
+    conn.execute("CREATE OR REPLACE TEMP TABLE stage_identity_scope AS SELECT patient_id FROM identity.patient_map")
+    changed = _resolve(conn, "stage_identity_scope", load_id, secret)
+    conn.execute("DROP TABLE stage_identity_scope")
+    return changed
+
+
+def _resolve(conn: duckdb.DuckDBPyConnection, scope: str, load_id: int, secret: bytes) -> int:
+    """Resolve the references listed in `scope` (a table of `patient_id`) to their person and
+    re-key those whose person changed; returns how many were re-keyed."""
+    inner, outer = _pads(secret)
+    conn.execute(f"""
         CREATE OR REPLACE TEMP TABLE stage_identity_resolved AS
         WITH links AS (
             -- a FHIR logical reference stands for the record identifier of its Patient
             SELECT reference, arg_max(patient_id, last_load_id) AS record
             FROM identity.patient_identifiers
             WHERE reference IS NOT NULL AND reference <> patient_id
+              AND reference IN (SELECT patient_id FROM {scope})
             GROUP BY reference
         ), refs AS (
             SELECT m.patient_id AS ref, coalesce(l.record, m.patient_id) AS record, m.patient_key,
@@ -215,6 +253,7 @@ def resolve_keys(conn: duckdb.DuckDBPyConnection, references: str, load_id: int,
             FROM identity.patient_map AS m
             LEFT JOIN links AS l ON l.reference = m.patient_id
             LEFT JOIN identity.patient_references AS r ON r.patient_id = m.patient_id
+            WHERE m.patient_id IN (SELECT patient_id FROM {scope})
         ), split AS (
             SELECT *, nullif(strpos(record, '|'), 0) AS bar FROM refs
         )
@@ -230,8 +269,17 @@ def resolve_keys(conn: duckdb.DuckDBPyConnection, references: str, load_id: int,
         CREATE OR REPLACE TEMP TABLE stage_identity_rekeyed AS
         WITH kept AS (   -- a person keeps the key it was first given (whatever the secret now is)
             SELECT person, min(patient_key) AS patient_key
-            FROM stage_identity_resolved
-            WHERE person = old_person AND patient_key <> ''
+            FROM (
+                SELECT person, patient_key FROM stage_identity_resolved
+                WHERE person = old_person AND patient_key <> ''
+                UNION ALL
+                -- the person's references outside the scope, which this load leaves as they are
+                SELECT r.person_id, m.patient_key
+                FROM identity.patient_references AS r
+                JOIN identity.patient_map AS m ON m.patient_id = r.patient_id
+                WHERE r.person_id IN (SELECT person FROM stage_identity_resolved)
+                  AND r.patient_id NOT IN (SELECT patient_id FROM {scope}) AND m.patient_key <> ''
+            )
             GROUP BY person
         )
         SELECT r.ref, r.person, coalesce(k.patient_key, {_hmac_sql('r.person')}) AS patient_key
@@ -247,10 +295,14 @@ def resolve_keys(conn: duckdb.DuckDBPyConnection, references: str, load_id: int,
         SELECT ref, person, $load_id FROM stage_identity_rekeyed
         ON CONFLICT DO UPDATE SET person_id = excluded.person_id, resolved_load_id = excluded.resolved_load_id
     """, {"load_id": load_id})
+    # the identifiers this load recorded, and those of re-keyed references
     conn.execute("""
         UPDATE identity.patient_identifiers AS i SET patient_key = m.patient_key
         FROM identity.patient_map AS m
-        WHERE m.patient_id = i.patient_id AND i.patient_key IS DISTINCT FROM m.patient_key""")
+        WHERE m.patient_id = i.patient_id AND i.patient_key IS DISTINCT FROM m.patient_key
+          AND (i.last_load_id = $load_id OR i.patient_id IN (SELECT ref FROM stage_identity_rekeyed))""",
+                 {"load_id": load_id})
+    rekeyed = conn.execute("SELECT count(*) FROM stage_identity_rekeyed").fetchall()[0][0]
     conn.execute("DROP TABLE stage_identity_resolved")
     conn.execute("DROP TABLE stage_identity_rekeyed")
-    return added
+    return rekeyed

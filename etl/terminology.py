@@ -79,6 +79,15 @@ def unit_factors(seeds_dir: Path = SEEDS_DIR) -> Mapping[tuple[str, str], float]
 
 
 @lru_cache(maxsize=None)
+def dxa_unit_factors(seeds_dir: Path = SEEDS_DIR) -> Mapping[str, Mapping[str, float]]:
+    """DXA measure -> {canonical unit: factor to the stored unit} (`dxa_units.csv`)."""
+    measures: dict[str, dict[str, float]] = {}
+    for r in rows("dxa_units", seeds_dir):
+        measures.setdefault(r["measure"], {})[r["unit"]] = float(r["factor"])
+    return _frozen({m: _frozen(units) for m, units in measures.items()})
+
+
+@lru_cache(maxsize=None)
 def unit_spellings(unit: str, seeds_dir: Path = SEEDS_DIR) -> tuple[str, ...]:
     """The canonical spelling first, then every alias the seed maps to it, then upper case."""
     aliases = [r["unit_alias"] for r in rows("unit_aliases", seeds_dir) if r["unit"] == unit and r["unit_alias"] != unit]

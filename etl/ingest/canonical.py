@@ -32,7 +32,8 @@ KINDS: dict[str, dict[str, list[str]]] = {
     "dxa": {
         "required": ["patient_id", "scan_date", "site", "t_score"],
         "optional": ["side", "bmd_g_cm2", "z_score", "bmc_g", "area_cm2", "manufacturer",
-                     "height_cm", "weight_kg", "status", "result_id", "menopausal_status", *_IDENTITY_AND_VERSION],
+                     "height_cm", "weight_kg", "status", "result_id", "menopausal_status",
+                     "bmd_unit", "t_score_unit", "z_score_unit", *_IDENTITY_AND_VERSION],
     },
     "fractures": {
         "required": ["patient_id", "fracture_date", "site"],
@@ -42,6 +43,8 @@ KINDS: dict[str, dict[str, list[str]]] = {
 
 # `result_id` (a FHIR resource id) and `loinc_code` (a LOINC code a reader already resolved, e.g.
 # from a FHIR coding next to a local one) are filled by HL7/FHIR readers; flat files may carry them.
+# `bmd_unit`, `t_score_unit`, `z_score_unit`: the unit a DXA measure was sent in (FHIR
+# valueQuantity, HL7 OBX-6); empty means the stored unit (seed dxa_units).
 
 
 def columns(kind: str) -> list[str]:
@@ -80,6 +83,10 @@ class Batch:
     # With `first_row`: the DuckDB rejects table of the CSV scan behind `table` (lines that could
     # not be split into the header's columns), which the loader quarantines as `malformed_row`.
     rejects: str | None = None
+    # A temp table or view (source_row, line) of the text each source row was read from, where
+    # that is more than the row (a FHIR resource): a quarantined row keeps it as its payload,
+    # `{"resource": ...}`, instead of its flattened columns.
+    payloads: str | None = None
 
 
 @dataclass

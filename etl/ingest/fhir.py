@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
-from .. import terminology
+from .. import sqltext, terminology
 from ..terminology import seed_path
 from .canonical import Batch, ReaderResult, Reject
 from .numbers import STRICT_NUMBERS
@@ -144,6 +145,11 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _sql(name: str, **parameters: str) -> str:
+    """The mapping statement `sql/<name>` with its parameters (named at the top of each file)."""
+    return sqltext.render(sqltext.template(__package__, name), **parameters)
+
+
 def read(path: Path, conn) -> ReaderResult:
     """One file into temp tables on `conn` (one per kind); their names are the batches' tables."""
     path = Path(path)
@@ -154,10 +160,21 @@ def read(path: Path, conn) -> ReaderResult:
         _ndjson_source(path, conn, source, tag, result)
     else:
         result = ReaderResult(format="fhir_json")
-        if not _json_source(path, conn, source, result):
+        if not _json_source(path, conn, source, result, f"src_fhir_payloads_{tag}"):
             return result
     _map_resources(conn, _open_components(conn, source), tag, result)
+    payloads = f"src_fhir_payloads_{tag}"
+    for batch in result.batches:
+        batch.payloads = payloads
+    # The resources as sent, kept until the loader is done with the file (its `src_*` clean-up):
+    # NDJSON's lines (a line holding a Bundle is the payload of each of its entries), or the
+    # JSON file's entries (`_json_source`).
+    kept = (f"src_fhir_base_{tag}", f"src_fhir_lines_{tag}")
+    if result.format == "fhir_ndjson":
+        conn.execute(f"CREATE TEMP VIEW {payloads} AS SELECT source_row, line FROM src_fhir_base_{tag}").fetchall()
     for leftover in (f"{source}_parts", source, f"{source}_entries", f"src_fhir_base_{tag}", f"src_fhir_lines_{tag}"):
+        if leftover in kept:
+            continue
         kind = conn.execute("SELECT table_type FROM information_schema.tables WHERE table_catalog = 'temp' "
                             "AND table_name = ?", [leftover]).fetchall()
         if kind:
@@ -177,27 +194,7 @@ def _open_components(conn, source: str) -> str:
     if not conn.execute(f"SELECT count(*) FROM {source} WHERE contains(line, '\"component\"')").fetchone()[0]:
         return source
     parts = f"{source}_parts"
-    conn.execute(f"""
-        CREATE TEMP VIEW {parts} AS
-        WITH panels AS (
-            SELECT source_row, line, version_seq,
-                   TRY(json_extract(line, '$.component[*]')) AS components
-            FROM {source}
-            WHERE contains(line, '"component"') AND TRY(json_extract_string(line, '$.resourceType')) = 'Observation'
-        )
-        SELECT source_row, line, version_seq FROM {source}
-        WHERE NOT contains(line, '"component"') OR TRY(json_extract_string(line, '$.resourceType')) IS DISTINCT FROM 'Observation'
-        UNION ALL
-        SELECT source_row, line, version_seq FROM panels WHERE coalesce(len(components), 0) = 0
-        UNION ALL
-        SELECT source_row,
-               json_merge_patch(json_merge_patch(line::JSON, json_object(
-                   'component', NULL::JSON, 'valueQuantity', NULL::JSON, 'valueString', NULL::JSON,
-                   'id', coalesce(json_extract_string(line, '$.id'), 'component') || '.' || n)), component)::VARCHAR,
-               version_seq
-        FROM (SELECT source_row, line, version_seq, unnest(components) AS component,
-                     generate_subscripts(components, 1) AS n
-              FROM panels WHERE len(components) > 0)""").fetchall()
+    conn.execute(_sql("fhir_components.sql", parts=parts, source=source)).fetchall()
     return parts
 
 
@@ -253,7 +250,6 @@ def _ndjson_source(path: Path, conn, source: str, tag: str, result: ReaderResult
 def _ndjson_by_line(path: Path, conn, base: str, result: ReaderResult) -> None:
     """The slow path for a file with bytes that are not UTF-8: such a line is quarantined whole
     (as Latin-1 text, so nothing is lost), every other line is read."""
-    import pyarrow as pa
 
     rows, lines = [], []
     for number, raw in enumerate(Path(path).read_bytes().split(b"\n"), 1):
@@ -284,7 +280,6 @@ def _logical_id(resource: dict, full_url: str | None = None) -> str | None:
 
 
 def _rows_table(rows: list[tuple[int, str, int | None]]):
-    import pyarrow as pa
 
     return pa.table({"source_row": pa.array([r[0] for r in rows], pa.int64()),
                      "line": pa.array([r[1] for r in rows], pa.string()),
@@ -348,7 +343,7 @@ def _bundle_rows(document: Any, result: ReaderResult, line: int | None = None) -
     return rows
 
 
-def _json_source(path: Path, conn, source: str, result: ReaderResult) -> bool:
+def _json_source(path: Path, conn, source: str, result: ReaderResult, payloads: str) -> bool:
     """Entries of a Bundle (or the one resource) with their references resolved to Patients.
     Returns False when there is nothing to map: a file that is not a FHIR resource (quarantined
     whole, with one sentence) or a Bulk Data manifest (skipped)."""
@@ -372,76 +367,32 @@ def _json_source(path: Path, conn, source: str, result: ReaderResult) -> bool:
     entry_rows = _rows_table(rows)  # noqa: F841
     # A replacement scan through `execute` (see hl7v2._temp_table for why not `register`).
     conn.execute(f"CREATE TEMP TABLE {source} AS SELECT * FROM entry_rows").fetchall()
+    # each entry's resource as sent: a quarantined row's payload (see `read`)
+    if document.get("resourceType") == "Bundle":
+        sent = [(i + 1, json.dumps(e.get("resource") if isinstance(e, dict) else e))
+                for i, e in enumerate(document.get("entry") or [])]
+    else:
+        sent = [(1, text)]
+    as_sent = pa.table({"source_row": pa.array([r for r, _ in sent], pa.int64()),  # noqa: F841
+                        "line": pa.array([t for _, t in sent], pa.string())})
+    conn.execute(f"CREATE TEMP TABLE {payloads} AS SELECT * FROM as_sent").fetchall()
     return True
 
 
 def _map_resources(conn, source: str, tag: str, result: ReaderResult) -> None:
+    """The resources of `source` into one temp table per kind (static SQL in `sql/fhir_*.sql`)."""
     parsed = f"src_fhir_parsed_{tag}"
     paths = "[" + ", ".join(_sql_string(p) for p in _PATHS.values()) + "]"
     fields = ",\n                ".join(f"v[{i}] AS {name}" for i, name in enumerate(_PATHS, 1))
     dxa_seed = _sql_string(str(seed_path("dxa_codes")))
     tracked = "[" + ", ".join(_sql_string(c) for c in _tracked_loinc()) + "]"
-    conn.execute(f"""
-        CREATE TEMP TABLE {parsed} AS
-        WITH extracted AS (
-            -- TRY: a line that is not JSON gives NULL (only its chunk is re-run row by row)
-            SELECT source_row, version_seq, TRY(json_extract_string(line, {paths})) AS v FROM {source}
-        ), flat AS (
-            SELECT source_row, v IS NOT NULL AS is_json, version_seq AS history_seq,
-                {fields}
-            FROM extracted
-        ), coded AS (
-            SELECT * EXCLUDE (coding_json, extension_json, identifier_json),
-                coalesce(effective_date_time, effective_period_start, effective_instant, issued) AS effective,
-                -- the source's time of this version, then its order (history Bundle, versionId)
-                coalesce(last_updated, issued) AS reported_at,
-                coalesce(history_seq, TRY_CAST(version_id AS BIGINT)) AS version_seq,
-                list_transform(TRY(json_transform(coding_json, {_sql_string(json.dumps(_CODINGS))})),
-                    lambda c: {{'system': CASE WHEN c.system IN {LOINC_ALIASES} THEN '{LOINC}' ELSE c.system END,
-                               'code': c.code, 'display': c.display}}) AS codings,
-                CASE WHEN resource_type IN ('Patient', 'Condition', 'Procedure')
-                     THEN TRY(json_transform(extension_json, {_sql_string(json.dumps(_EXTENSIONS))})) END AS extensions,
-                CASE WHEN resource_type = 'Patient'
-                     THEN TRY(json_transform(identifier_json, {_sql_string(json.dumps(_IDENTIFIERS))})) END AS ids,
-                -- the subject as a source reference (contract 2a): a logical identifier
-                -- reference as `value` in its `system`; any other as `Patient/<id>`, which
-                -- identity resolves through that Patient's record identifier
-                CASE WHEN subject_identifier_value IS NOT NULL THEN subject_identifier_value
-                     WHEN subject_reference LIKE 'Patient?identifier=%'
-                     THEN regexp_extract(replace(subject_reference, '%7C', '|'), '^Patient\\?identifier=(?:[^|]*\\|)?(.+)$', 1)
-                     WHEN subject_reference LIKE 'urn:uuid:%' THEN 'Patient/' || substr(subject_reference, 10)
-                     ELSE 'Patient/' || nullif(regexp_extract(subject_reference, '(?:^|/)Patient/([^/]+)', 1), '')
-                END AS subject_id,
-                CASE WHEN subject_identifier_value IS NOT NULL THEN nullif(subject_identifier_system, '')
-                     WHEN subject_reference LIKE 'Patient?identifier=%'
-                     THEN nullif(regexp_extract(replace(subject_reference, '%7C', '|'), '^Patient\\?identifier=([^|]*)\\|', 1), '')
-                END AS subject_namespace
-            FROM flat
-        ), primary_coding AS (
-            SELECT *,
-                coalesce(list_filter(codings, lambda c: c.system = '{LOINC}' AND list_contains({tracked}, c.code))[1],
-                         list_filter(codings, lambda c: c.system = '{LOINC}')[1], codings[1]) AS coding,
-                list_filter(codings, lambda c: c.system = '{SNOMED}')[1] AS snomed,
-                {_RECORD_IDENTIFIER} AS record_identifier
-            FROM coded
-        )
-        SELECT p.*, d.site AS dxa_site, d.side AS dxa_side, d.measure AS dxa_measure
-        FROM primary_coding p
-        LEFT JOIN read_csv({dxa_seed}, all_varchar = true) d
-          ON p.resource_type = 'Observation' AND p.coding.system = '{LOINC}' AND p.coding.code = d.loinc_code
-    """).fetchall()
+    conn.execute(_sql(
+        "fhir_parsed.sql", parsed=parsed, paths=paths, source=source, fields=fields, loinc=LOINC, snomed=SNOMED,
+        codings_type=_sql_string(json.dumps(_CODINGS)), extensions_type=_sql_string(json.dumps(_EXTENSIONS)),
+        identifiers_type=_sql_string(json.dumps(_IDENTIFIERS)), loinc_aliases=_in_list(LOINC_ALIASES),
+        tracked=tracked, record_identifier=_RECORD_IDENTIFIER, dxa_seed=dxa_seed)).fetchall()
 
-    rejected = conn.execute(f"""
-        SELECT source_row,
-               CASE WHEN resource_type IS NULL THEN 'unparseable_message' ELSE 'missing_subject' END,
-               CASE WHEN NOT is_json THEN 'the line is not JSON'
-                    WHEN resource_type IS NULL THEN 'the line is not a JSON object with a resourceType'
-                    ELSE 'the ' || resource_type || ' has no Patient subject reference' END
-        FROM {parsed}
-        WHERE resource_type IS NULL
-           OR (resource_type IN ('Observation', 'Condition', 'Procedure') AND subject_id IS NULL
-               AND (resource_type = 'Observation' OR {_is_fracture_sql()}))
-        ORDER BY source_row""").fetchall()
+    rejected = conn.execute(_sql("fhir_rejected.sql", parsed=parsed, is_fracture=_is_fracture_sql())).fetchall()
     if rejected:  # the few rejected lines' text, for their quarantine payload
         lines = dict(conn.execute(f"SELECT source_row, line FROM {source} WHERE source_row IN "
                                   f"({', '.join(str(row) for row, _, _ in rejected)})").fetchall())
@@ -450,83 +401,13 @@ def _map_resources(conn, source: str, tag: str, result: ReaderResult) -> None:
                                          _payload(lines[source_row], detail)))
 
     tables = {
-        "patients": f"""
-            SELECT source_row, {_RECORD_REFERENCE_VALUE} AS patient_id,
-                CASE WHEN record_identifier.value IS NOT NULL THEN nullif(record_identifier.system, '') END
-                    AS patient_id_namespace,
-                coalesce(
-                    CASE list_filter(extensions, lambda e: e.url LIKE '%/us-core-individual-sex')[1].valueCoding.code
-                        WHEN '248152002' THEN 'female' WHEN '248153007' THEN 'male' END,
-                    CASE list_filter(extensions, lambda e: e.url LIKE '%/us-core-birthsex')[1].valueCode
-                        WHEN 'F' THEN 'female' WHEN 'M' THEN 'male' END,
-                    gender) AS sex,
-                birth_date,
-                list_filter(extensions, lambda e: e.url = '{MENOPAUSAL_STATUS_URL}')[1].valueCode AS menopausal_status,
-                list_filter(list_filter(extensions, lambda e: e.url LIKE '%/us-core-ethnicity')[1].extension,
-                            lambda e: e.url = 'text')[1].valueString AS ethnicity
-            FROM {parsed} WHERE resource_type = 'Patient'""",
-        "labs": f"""
-            SELECT source_row, subject_id AS patient_id, subject_namespace AS patient_id_namespace,
-                reported_at, CAST(version_seq AS VARCHAR) AS version_seq,
-                effective AS collected_at,
-                coding.code AS code,
-                coalesce(q_comparator, '') || coalesce(q_value, value_integer, value_string, value_concept_text,
-                                                       value_concept_code, value_boolean) AS value,
-                coalesce(q_code, q_unit) AS unit,
-                CASE WHEN coding.system = '{LOINC}' THEN 'LOINC' ELSE coding.system END AS code_system,
-                coalesce(code_text, coding.display) AS name,
-                coalesce(range_text, CASE WHEN range_low IS NOT NULL OR range_high IS NOT NULL
-                                          THEN coalesce(range_low, '') || '-' || coalesce(range_high, '') END)
-                    AS reference_range,
-                coalesce(interpretation_code, interpretation_text) AS abnormal_flag,
-                {_OBSERVATION_STATUS} AS status,
-                id AS result_id
-            FROM {parsed}
-            WHERE resource_type = 'Observation' AND subject_id IS NOT NULL AND dxa_site IS NULL""",
-        # One row per DXA Observation, the measure in its column: the dbt identity of a DXA
-        # result is its resource id, so a corrected or entered-in-error Observation replaces or
-        # removes exactly its own measure; int_dxa_scans_pivoted groups them into scans by
-        # patient and scan date.
-        "dxa": f"""
-            WITH vitals AS (
-                SELECT subject_id, left(effective, 10) AS day,
-                    {_vital_columns()}
-                FROM {parsed}
-                WHERE resource_type = 'Observation' AND coding.system = '{LOINC}'
-                  AND coding.code IN {tuple(VITAL_SIGNS)}
-                GROUP BY ALL
-            )
-            SELECT source_row, p.subject_id AS patient_id, p.subject_namespace AS patient_id_namespace,
-                reported_at, CAST(version_seq AS VARCHAR) AS version_seq,
-                effective AS scan_date,
-                dxa_site AS site,
-                CASE WHEN dxa_measure = 't_score' THEN q_value END AS t_score,
-                dxa_side AS side,
-                -- BMD in mg/cm2 (some densitometers) is the same measure in thousandths
-                CASE WHEN dxa_measure = 'bmd_g_cm2' THEN
-                    CASE WHEN replace(coalesce(q_code, q_unit), '²', '2') = 'mg/cm2'
-                         THEN CAST(TRY_CAST(q_value AS DOUBLE) / 1000 AS VARCHAR) ELSE q_value END END AS bmd_g_cm2,
-                CASE WHEN dxa_measure = 'z_score' THEN q_value END AS z_score,
-                vitals.height_cm, vitals.weight_kg,
-                {_OBSERVATION_STATUS} AS status,
-                id AS result_id
-            FROM {parsed} AS p
-            LEFT JOIN vitals ON vitals.subject_id = p.subject_id AND vitals.day = left(p.effective, 10)
-            WHERE resource_type = 'Observation' AND p.subject_id IS NOT NULL AND dxa_site IS NOT NULL""",
-        "fractures": f"""
-            SELECT source_row, subject_id AS patient_id, subject_namespace AS patient_id_namespace,
-                reported_at, CAST(version_seq AS VARCHAR) AS version_seq,
-                coalesce(onset_date_time, onset_period_start, recorded_date,
-                         performed_date_time, performed_period_start) AS fracture_date,
-                coalesce(body_site_text, body_site_display, code_text, snomed.display) AS site,
-                list_filter(extensions, lambda e: e.url = '{FRAGILITY_URL}')[1].valueBoolean AS fragility,
-                coalesce(snomed.code, coding.code) AS code,
-                CASE WHEN snomed.code IS NOT NULL THEN 'SNOMED' ELSE coding.system END AS code_system,
-                {_FRACTURE_STATUS} AS status,
-                id AS result_id
-            FROM {parsed}
-            WHERE resource_type IN ('Condition', 'Procedure') AND subject_id IS NOT NULL
-              AND {_is_fracture_sql()}""",
+        "patients": _sql("fhir_patients.sql", parsed=parsed, record_reference_value=_RECORD_REFERENCE_VALUE,
+                         menopausal_status_url=MENOPAUSAL_STATUS_URL),
+        "labs": _sql("fhir_labs.sql", loinc=LOINC, observation_status=_OBSERVATION_STATUS, parsed=parsed),
+        "dxa": _sql("fhir_dxa.sql", parsed=parsed, loinc=LOINC, vital_columns=_vital_columns(),
+                    vital_sign_codes=_in_list(VITAL_SIGNS), observation_status=_OBSERVATION_STATUS),
+        "fractures": _sql("fhir_fractures.sql", parsed=parsed, fragility_url=FRAGILITY_URL,
+                          fracture_status=_FRACTURE_STATUS, is_fracture=_is_fracture_sql()),
     }
     rows = 0
     for kind, query in tables.items():
@@ -539,29 +420,17 @@ def _map_resources(conn, source: str, tag: str, result: ReaderResult) -> None:
         else:
             conn.execute(f"DROP TABLE {name}").fetchall()
     identifiers = f"src_fhir_identifiers_{tag}"
-    conn.execute(f"""
-        CREATE TEMP TABLE {identifiers} AS
-        SELECT nullif(i.system, '') AS namespace,
-               coalesce(i.type.coding[1].code, i.type.text, i.use) AS id_type, i.value AS id_value,
-               CASE WHEN i.value = record_identifier.value AND i.system IS NOT DISTINCT FROM record_identifier.system
-                    THEN record END AS reference,
-               record AS patient_id
-        FROM (SELECT unnest(ids) AS i, record_identifier, {_RECORD_REFERENCE} AS record
-              FROM {parsed} WHERE resource_type = 'Patient' AND id IS NOT NULL)
-        WHERE i.value IS NOT NULL
-        UNION ALL
-        -- the logical id: Observations in other files name the patient by it
-        SELECT 'Patient', 'resource_id', id, 'Patient/' || id, {_RECORD_REFERENCE}
-        FROM {parsed} WHERE resource_type = 'Patient' AND id IS NOT NULL""").fetchall()
+    conn.execute(_sql("fhir_identifiers.sql", identifiers=identifiers, parsed=parsed,
+                      record_reference=_RECORD_REFERENCE)).fetchall()
     result.identifiers = identifiers
-    result.rows_skipped += conn.execute(f"""
-        SELECT count(*) FROM {parsed}
-        WHERE resource_type IS NOT NULL
-          AND (resource_type NOT IN {RESOURCE_TYPES_USED}
-               OR (resource_type IN ('Condition', 'Procedure') AND NOT {_is_fracture_sql()}))
-    """).fetchone()[0]
+    result.rows_skipped += conn.execute(_sql("fhir_skipped.sql", parsed=parsed, is_fracture=_is_fracture_sql(),
+                                             resource_types_used=_in_list(RESOURCE_TYPES_USED))).fetchone()[0]
     result.rows_read = rows + len(result.rejects)
     conn.execute(f"DROP TABLE {parsed}").fetchall()
+
+
+def _in_list(values) -> str:
+    return "(" + sqltext.literal_list(values) + ")"
 
 
 def _vital_columns() -> str:

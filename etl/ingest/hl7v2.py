@@ -1,4 +1,5 @@
-"""HL7 v2 ORU^R01 reader (contract section 3): messages -> canonical `patients` and `labs` rows.
+"""HL7 v2 ORU^R01 reader (contract section 3): messages -> canonical `patients`, `labs` and `dxa`
+rows (an OBX carrying a DXA LOINC code of contract section 7 is a DXA result, one OBR a scan).
 
 Parser choice, by measurement on the same 8-OBX ORU^R01 message (1 core, Python 3.11): python-hl7
 0.4.5 takes about 52 us per OBX and hl7apy 1.3.5 about 2,000 us per OBX (even with
@@ -19,7 +20,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from .. import sqltext, terminology
 from ..errors import InputError
+from . import seed_lookup as seed
 from .canonical import Batch, ReaderResult, Reject
 from .numbers import STRICT_NUMBERS
 
@@ -335,6 +338,38 @@ def _temp_table(conn, name: str, rows: list[tuple], names: list[str]) -> str:
     return name
 
 
+def _dxa_parameters(labs: str) -> dict[str, str]:
+    """The SQL fragments of `sql/hl7_dxa.sql`: the seed dxa_codes as CASE arms over a row's LOINC."""
+    codes = terminology.rows("dxa_codes")
+    return {
+        "labs": labs,
+        "dxa_loinc": "coalesce(nullif(loinc_code, ''), CASE WHEN code_system = 'LOINC' THEN code END)",
+        "dxa_site": seed.mapped("dxa_loinc", {r["loinc_code"]: r["site"] for r in codes}),
+        "dxa_side": seed.mapped("dxa_loinc", {r["loinc_code"]: r["side"] for r in codes}),
+        "dxa_measure": seed.mapped("dxa_loinc", {r["loinc_code"]: r["measure"] for r in codes}),
+    }
+
+
+def _labs_and_dxa(conn, labs: str, tag: str) -> list[Batch]:
+    """The lab rows as the `labs` batch, less the OBX segments carrying DXA codes (contract 7),
+    which become the `dxa` batch (one row per measure; see `sql/hl7_dxa.sql`)."""
+    parameters = _dxa_parameters(labs)
+    dxa = f"src_hl7_dxa_{tag}"
+    conn.execute(f"CREATE TEMP TABLE {dxa} AS "
+                 + sqltext.render(sqltext.template(__package__, "hl7_dxa.sql"), **parameters)).fetchall()
+    if not conn.execute(f"SELECT count(*) FROM {dxa}").fetchone()[0]:
+        conn.execute(f"DROP TABLE {dxa}").fetchall()
+        return [Batch("labs", labs, numbers=STRICT_NUMBERS)]
+    rest = f"src_hl7_labs_without_dxa_{tag}"
+    del parameters["dxa_side"], parameters["dxa_measure"]
+    conn.execute(f"CREATE TEMP VIEW {rest} AS "
+                 + sqltext.render(sqltext.template(__package__, "hl7_labs_without_dxa.sql"), **parameters)).fetchall()
+    batches = [Batch("dxa", dxa, numbers=STRICT_NUMBERS)]
+    if conn.execute(f"SELECT count(*) FROM {rest}").fetchone()[0]:
+        batches.insert(0, Batch("labs", rest, numbers=STRICT_NUMBERS))
+    return batches
+
+
 def read(path: Path, conn) -> ReaderResult:
     """All messages of one file, as temp tables `src_hl7_patients_<tag>` and `src_hl7_labs_<tag>`
     on `conn` (named `src_*` so the loader drops them after the file, whatever happens)."""
@@ -364,8 +399,8 @@ def read(path: Path, conn) -> ReaderResult:
             table = _temp_table(conn, f"src_hl7_patients_{tag}", patients, PATIENT_COLUMNS)
             result.batches.append(Batch("patients", table, numbers=STRICT_NUMBERS))
         if labs:
-            result.batches.append(Batch("labs", _temp_table(conn, f"src_hl7_labs_{tag}", labs, LAB_COLUMNS),
-                                        numbers=STRICT_NUMBERS))
+            table = _temp_table(conn, f"src_hl7_labs_{tag}", labs, LAB_COLUMNS)
+            result.batches += _labs_and_dxa(conn, table, tag)
         if identifiers:
             rows = list(dict.fromkeys(identifiers))
             columns = list(zip(*rows))

@@ -142,7 +142,8 @@ def ingest_paths(
     with warehouse.session(warehouse_path) as conn:
         keep_try_cast_lenient(conn)
         refresh_row_hashes(conn)
-        identity.apply_settings(conn, settings)
+        if identity.apply_settings(conn, settings):  # a namespace placed anew: a merge or split
+            identity.rekey_all(conn, secret)
         key_earlier_results(conn, secret)
         for path in files:
             if path.absolute() not in named and _not_data(path, profiles):
@@ -421,9 +422,17 @@ def _load_batch(conn, path: Path, load_id: int, fmt: str, batch: Batch, outcome:
         # A reader gives at most one batch per kind, so this is the file's whole untracked count.
         outcome.rows_untracked = conn.execute(
             f"SELECT count(*) FROM {spec.raw_table} WHERE load_id = ? AND NOT is_tracked", [load_id]).fetchall()[0][0]
+    payload, payloads = "t.payload", ""
+    if batch.payloads and quarantined:  # the resource the row came from (FHIR), for quarantined rows only
+        payload = ("CASE WHEN p.line IS NULL THEN t.payload "
+                   "ELSE json_object('resource', coalesce(TRY_CAST(p.line AS JSON), to_json(p.line))) END")
+        payloads = (f"LEFT JOIN (SELECT source_row, any_value(line) AS line FROM {batch.payloads} "
+                    f"WHERE source_row IN (SELECT source_row FROM {typed} WHERE reason IS NOT NULL) "
+                    f"GROUP BY source_row) AS p ON p.source_row = t.source_row")
     conn.execute(f"""
         INSERT INTO audit.quarantine (load_id, source_row, kind, reason, field, payload)
-        SELECT ?, source_row, ?, reason, field, payload FROM {typed} WHERE reason IS NOT NULL
+        SELECT ?, t.source_row, ?, t.reason, t.field, {payload} FROM {typed} AS t {payloads}
+        WHERE t.reason IS NOT NULL
     """, [load_id, batch.kind])
     outcome.rows_read += read
     outcome.rows_loaded += loaded

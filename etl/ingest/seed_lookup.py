@@ -57,6 +57,10 @@ def convertible_pairs() -> set[str]:
     return {f"{analyte}|{unit}" for analyte, unit in terminology.unit_factors()}
 
 
+def dxa_unit_factors() -> Mapping[str, Mapping[str, float]]:
+    return terminology.dxa_unit_factors()
+
+
 def statuses() -> frozenset[str]:
     return terminology.status_letters()
 

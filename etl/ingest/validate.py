@@ -153,6 +153,28 @@ def _numeric_checks(names: list[str]) -> list[Check]:
         Check("invalid_number", n, f"t.{n}_txt IS NOT NULL AND t.{n} IS NULL"))]
 
 
+# ISO 8601 reduced precision, as HL7 DTM (`1960`, `196001`, read as `1960-01`) and FHIR `date` allow.
+_YEAR_ONLY = r"\d{4}"
+_YEAR_MONTH = r"\d{4}-\d{2}"
+
+
+def birth_date_precision(expr: str) -> str:
+    """`year`, `month` or `day`: how much of the birth date the source knows (contract 2, 3, 4).
+    A partial date is a known year (and month), not a missing one: the patient and her sex load."""
+    return (f"CASE WHEN regexp_full_match({expr}, '{_YEAR_ONLY}') THEN 'year' "
+            f"WHEN regexp_full_match({expr}, '{_YEAR_MONTH}') THEN 'month' "
+            f"WHEN {expr} IS NOT NULL THEN 'day' END")
+
+
+def birth_date(expr: str, formats: list[str]) -> str:
+    """The birth date, or for a partial one the first day of its year or month. The stored date
+    is read only together with `birth_date_precision`: dbt derives the earliest and latest
+    possible birth dates from the two and never takes the first day as the birthday."""
+    return (f"CASE WHEN regexp_full_match({expr}, '{_YEAR_ONLY}') THEN TRY_CAST({expr} || '-01-01' AS DATE) "
+            f"WHEN regexp_full_match({expr}, '{_YEAR_MONTH}') THEN TRY_CAST({expr} || '-01' AS DATE) "
+            f"ELSE CAST({timestamp(expr, formats)} AS DATE) END")
+
+
 def _patients(formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
     """Patients: who, sex, birth date (contract 2); menopausal status from its list."""
     return KindSQL(
@@ -161,7 +183,8 @@ def _patients(formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
             ("patient_id", patient_reference(text("patient_id"), text("patient_id_namespace"))),
             ("sex", text("sex")),
             ("birth_date_txt", text("birth_date")),
-            ("birth_date", f"CAST({timestamp(text('birth_date'), formats)} AS DATE)"),
+            ("birth_date_precision", birth_date_precision(text("birth_date"))),
+            ("birth_date", birth_date(text("birth_date"), formats)),
             ("menopausal_status", f"lower({text('menopausal_status')})"),
             ("ethnicity", text("ethnicity")),
             ("menopausal_status_date_txt", text("menopausal_status_date")),
@@ -176,10 +199,10 @@ def _patients(formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
             Check("invalid_date", "menopausal_status_date",
                   "t.menopausal_status_date_txt IS NOT NULL AND t.menopausal_status_date IS NULL"),
         ],
-        hash_columns=["patient_id", "sex", "birth_date", "menopausal_status", "ethnicity",
-                      "menopausal_status_date"],
-        raw_columns=["patient_id", "sex", "birth_date", "menopausal_status", "ethnicity",
-                     "menopausal_status_date"],
+        hash_columns=["patient_id", "sex", "birth_date", "birth_date_precision", "menopausal_status",
+                      "ethnicity", "menopausal_status_date"],
+        raw_columns=["patient_id", "sex", "birth_date", "birth_date_precision", "menopausal_status",
+                     "ethnicity", "menopausal_status_date"],
     )
 
 
@@ -245,6 +268,19 @@ def _labs(formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
     )
 
 
+# The DXA measures that may carry a unit, and the canonical column holding it.
+_DXA_UNIT_COLUMNS = {"t_score": "t_score_unit", "z_score": "z_score_unit", "bmd_g_cm2": "bmd_unit"}
+
+
+def dxa_unit_factor(measure: str, unit: str) -> str:
+    """The factor from the unit a DXA measure was sent in to the unit stored (seed dxa_units:
+    BMD in mg/cm2 is thousandths of g/cm2; scores are unitless); 1 without a unit, NULL for a
+    unit the seed does not list for the measure (quarantined as `unknown_unit`)."""
+    canonical = seed.mapped(f"lower(replace({unit}, ' ', ''))", seed.unit_by_key())
+    factors = {u: repr(f) for u, f in seed.dxa_unit_factors()[measure].items()}
+    return f"CASE WHEN {unit} IS NULL THEN 1.0 ELSE CAST({seed.mapped(canonical, factors)} AS DOUBLE) END"
+
+
 def _dxa(formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
     """DXA results: one site (and side) per row with its scores and measurements (contract 2)."""
     scan = text("scan_date")
@@ -264,7 +300,13 @@ def _dxa(formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
         *_version_typed(),
     ]
     for n in numeric:
-        typed += [(f"{n}_txt", text(n)), (n, number(text(n), numbers)),
+        value = number(text(n), numbers)
+        if n in _DXA_UNIT_COLUMNS:  # in the stored unit (an unknown unit is quarantined below)
+            unit = _DXA_UNIT_COLUMNS[n]
+            factor = dxa_unit_factor(n, text(unit))
+            typed += [(f"{unit}_txt", text(unit)), (f"{unit}_factor", factor)]
+            value = f"CASE WHEN coalesce({factor}, 1) = 1 THEN {value} ELSE round({value} * {factor}, 9) END"
+        typed += [(f"{n}_txt", text(n)), (n, value),
                   (f"{n}_ambiguous", ambiguous_number(text(n), numbers))]
     return KindSQL(
         raw_table="raw.dxa_results",
@@ -283,6 +325,8 @@ def _dxa(formats: list[str], numbers: Numbers = FLAT_NUMBERS) -> KindSQL:
                   f"t.menopausal_status IS NOT NULL AND {seed.spelled('menopausal_status', 't.menopausal_status')} IS NULL"),
             Check("invalid_status", "status", "NOT t.status_known"),
             *_numeric_checks(numeric),
+            *[Check("unknown_unit", unit, f"t.{unit}_txt IS NOT NULL AND t.{unit}_factor IS NULL")
+              for unit in _DXA_UNIT_COLUMNS.values()],
             Check("missing_value", "t_score",
                   "t.status_final AND t.t_score IS NULL AND t.z_score IS NULL AND t.bmd_g_cm2 IS NULL"),
         ],

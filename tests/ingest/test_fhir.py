@@ -289,7 +289,7 @@ def test_a_dxa_panel_with_components_gives_each_measure(tmp_path, conn, rows):
                   "valueQuantity": {"value": 810, "unit": "mg/cm2"}},
                  {"code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]}, "valueInteger": 61}]}
     result = fhir.read(ndjson(tmp_path, [panel]), conn)
-    assert sorted((r["result_id"], r["site"], r["t_score"], r["bmd_g_cm2"]) for r in rows(result, "dxa")) == [
-        ("dxa1.1", "lumbar_spine_l1_l4", "-2.1", None), ("dxa1.2", "lumbar_spine_l1_l4", None, "0.81")]
+    assert sorted((r["result_id"], r["site"], r["t_score"], r["bmd_g_cm2"], r["bmd_unit"]) for r in rows(result, "dxa")) == [
+        ("dxa1.1", "lumbar_spine_l1_l4", "-2.1", None, None), ("dxa1.2", "lumbar_spine_l1_l4", None, "810", "mg/cm2")]
     assert [(r["result_id"], r["code"], r["value"]) for r in rows(result, "labs")] == [("dxa1.3", "29463-7", "61")]
     assert result.rows_read == 3 and result.rejects == []

@@ -177,7 +177,7 @@ def linked(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("OSTEOREG_SECRET", "linked")
     files = {
-        "1_scans.ndjson": [_scan("t1", "38267-1", -2.7), _scan("b1", "24966-4", 0.81)],
+        "1_scans.ndjson": [_scan("t1", "38267-1", -2.7), _scan("b1", "24966-4", 0.81, valueQuantity={"value": 0.81, "unit": "g/cm2"})],
         "2_mg_new.ndjson": [_mg("m1", 0.70, "2024-04-03T10:00:00Z")],   # newest first
         "3_mg_old.ndjson": [_mg("m1", 0.90, "2024-04-02T10:00:00Z")],
         "5_patients.ndjson": [fhir_patient([SSN, typed("MR", "1001")], rid="srv-77"),

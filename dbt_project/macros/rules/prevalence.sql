@@ -51,7 +51,8 @@ from (
         assessments.patient_key,
         cast(extract(year from assessments.scan_date) as integer) as year,
         assessments.sex,
-        {{ age_band('assessments.age_at_scan') }} as age_band,
+        -- the assessment's own band: certain even where a partial birth date leaves the age empty
+        assessments.age_band,
         assessments.who_category,
         flags.mg_deficient,
         row_number() over (

@@ -10,6 +10,9 @@ with deliveries as (
         patient_id,
         case when sex <> 'unknown' then sex end as sex,
         birth_date,
+        birth_date_precision,
+        birth_date_earliest,
+        birth_date_latest,
         menopausal_status,
         case when menopausal_status_date is null then menopausal_status end as undated_menopausal_status,
         load_id,
@@ -21,7 +24,12 @@ latest_known as (
     select
         patient_id,
         first_value(sex) over ({{ latest_known.format(col='sex') }}) as sex,
-        first_value(birth_date) over ({{ latest_known.format(col='birth_date') }}) as birth_date,
+        -- the birth date's three columns come from one delivery: a later year-only date does
+        -- not blank an earlier whole one's precision, and vice versa
+        first_value(birth_date) over ({{ latest_known.format(col='birth_date_earliest') }}) as birth_date,
+        first_value(birth_date_precision) over ({{ latest_known.format(col='birth_date_earliest') }}) as birth_date_precision,
+        first_value(birth_date_earliest) over ({{ latest_known.format(col='birth_date_earliest') }}) as birth_date_earliest,
+        first_value(birth_date_latest) over ({{ latest_known.format(col='birth_date_earliest') }}) as birth_date_latest,
         first_value(menopausal_status) over ({{ latest_known.format(col='menopausal_status') }}) as menopausal_status,
         first_value(undated_menopausal_status) over ({{ latest_known.format(col='undated_menopausal_status') }}) as undated_menopausal_status,
         row_number() over (partition by patient_id order by load_id desc, source_row desc) as delivery_rank
@@ -32,6 +40,9 @@ select
     patient_map.patient_key,
     coalesce(latest_known.sex, 'unknown') as sex,
     latest_known.birth_date,
+    latest_known.birth_date_precision,
+    latest_known.birth_date_earliest,
+    latest_known.birth_date_latest,
     latest_known.menopausal_status,
     latest_known.undated_menopausal_status
 from {{ ref('stg_identity__patient_map') }} as patient_map

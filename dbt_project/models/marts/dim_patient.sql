@@ -2,6 +2,7 @@
 select
     patient_key,
     sex,
-    cast(extract(year from birth_date) as integer) as birth_year,
+    cast(extract(year from birth_date_earliest) as integer) as birth_year,
+    birth_date_precision,
     menopausal_status
 from {{ ref('int_patients_current') }}

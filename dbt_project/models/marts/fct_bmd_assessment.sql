@@ -5,7 +5,9 @@ with assessments as (
         scans.assessment_id,
         scans.patient_key,
         scans.scan_date,
-        {{ whole_years_between('patients.birth_date', 'scans.scan_date') }} as age_at_scan,
+        -- the range of whole years the birth date allows (one value for a whole birth date)
+        {{ whole_years_between('patients.birth_date_latest', 'scans.scan_date') }} as age_at_scan_low,
+        {{ whole_years_between('patients.birth_date_earliest', 'scans.scan_date') }} as age_at_scan_high,
         patients.sex,
         status_at_scan.menopausal_status,
         status_at_scan.menopausal_status_basis,
@@ -58,7 +60,10 @@ with assessments as (
 categorised as (
     select
         assessments.*,
-        {{ who_category('min_t_score', 'has_fragility_fracture') }} as who_category
+        {{ who_category('min_t_score', 'has_fragility_fracture') }} as who_category,
+        {{ age_if_certain('age_at_scan_low', 'age_at_scan_high') }} as age_at_scan,
+        {{ age_band_if_certain('age_at_scan_low', 'age_at_scan_high') }} as age_band,
+        {{ age_deciding('age_at_scan_low', 'age_at_scan_high', var('iscd_who_applies_from_age')) }} as age_for_iscd
     from assessments
 ),
 
@@ -76,7 +81,7 @@ select
     patient_key,
     scan_date,
     cast(age_at_scan as integer) as age_at_scan,
-    {{ age_band('age_at_scan') }} as age_band,
+    age_band,
     sex,
     menopausal_status,
     menopausal_status_basis,
@@ -89,10 +94,10 @@ select
     z_score_radius_33,
     bmd_radius_33,
     who_category,
-    {{ iscd_category('who_category', 'age_at_scan', 'sex', 'menopausal_status', 'min_z_score') }} as iscd_category,
+    {{ iscd_category('who_category', 'age_for_iscd', 'sex', 'menopausal_status', 'min_z_score') }} as iscd_category,
     -- The risk models' outcome (osteoreg issue 15): seed who_categories; empty without a category.
     is_densitometric_osteoporosis,
-    coalesce({{ who_criteria_apply('age_at_scan', 'sex', 'menopausal_status') }}, false) as who_criteria_apply,
+    coalesce({{ who_criteria_apply('age_for_iscd', 'sex', 'menopausal_status') }}, false) as who_criteria_apply,
     z_score_lumbar_spine,
     z_score_femoral_neck,
     z_score_total_hip,

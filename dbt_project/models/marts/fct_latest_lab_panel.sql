@@ -34,7 +34,8 @@ scans as (
 select
     panels.patient_key,
     panels.index_date,
-    cast({{ whole_years_between('patients.birth_date', 'panels.index_date') }} as integer) as age_at_index,
+    cast({{ age_if_certain(whole_years_between('patients.birth_date_latest', 'panels.index_date'),
+                           whole_years_between('patients.birth_date_earliest', 'panels.index_date')) }} as integer) as age_at_index,
     coalesce(patients.sex, 'unknown') as sex,
     patients.menopausal_status,
     scans.last_scan_on_or_before_index,

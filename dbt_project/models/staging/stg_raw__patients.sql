@@ -6,7 +6,18 @@ select
     coalesce(refs.person_id, patients.patient_id) as patient_id,
     coalesce(sexes.value, 'unknown') as sex,
     patients.sex as sex_as_sent,
-    {{ dbt.safe_cast('patients.birth_date', api.Column.translate_type('date')) }} as birth_date,
+    -- A partial birth date (contract 2, 3, 4: `1960`, `1960-01`) is a range of possible dates;
+    -- raw keeps its first day and its precision. `birth_date` is the date only when whole.
+    case when patients.birth_date_precision = 'day'
+        then {{ dbt.safe_cast('patients.birth_date', api.Column.translate_type('date')) }}
+    end as birth_date,
+    patients.birth_date_precision,
+    {{ dbt.safe_cast('patients.birth_date', api.Column.translate_type('date')) }} as birth_date_earliest,
+    case patients.birth_date_precision
+        when 'year' then {{ dbt.last_day('patients.birth_date', 'year') }}
+        when 'month' then {{ dbt.last_day('patients.birth_date', 'month') }}
+        else {{ dbt.safe_cast('patients.birth_date', api.Column.translate_type('date')) }}
+    end as birth_date_latest,
     lower(trim(patients.menopausal_status)) as menopausal_status,
     patients.menopausal_status_date,
     patients.ethnicity,

@@ -1,8 +1,8 @@
-SELECT d.source_row, d.patient_id, d.sex, d.birth_date, d.menopausal_status, d.ethnicity, d.menopausal_status_date, d.extra,
+SELECT d.source_row, d.patient_id, d.sex, d.birth_date, d.birth_date_precision, d.menopausal_status, d.ethnicity, d.menopausal_status_date, d.extra,
        ['missing_patient_id', 'missing_date', 'invalid_date', 'invalid_category', 'invalid_date'][d.failed_check] AS reason,
        ['patient_id', 'birth_date', 'birth_date', 'menopausal_status', 'menopausal_status_date'][d.failed_check] AS field,
        CASE WHEN d.failed_check IS NOT NULL THEN json_object('patient_id', d.src_patient_id, 'sex', d.src_sex, 'birth_date', d.src_birth_date, 'menopausal_status', d.src_menopausal_status, 'ethnicity', d.src_ethnicity, 'menopausal_status_date', d.src_menopausal_status_date, 'patient_id_namespace', d.src_patient_id_namespace) END AS payload,
-       CASE WHEN d.failed_check IS NULL THEN hash(d.patient_id, d.sex, d.birth_date, d.menopausal_status, d.ethnicity, d.menopausal_status_date) END AS row_hash
+       CASE WHEN d.failed_check IS NULL THEN hash(d.patient_id, d.sex, d.birth_date, d.birth_date_precision, d.menopausal_status, d.ethnicity, d.menopausal_status_date) END AS row_hash
 FROM (
     SELECT t.*,
            CASE WHEN t.patient_id IS NULL THEN 1 WHEN t.birth_date_txt IS NULL THEN 2 WHEN t.birth_date IS NULL THEN 3 WHEN t.menopausal_status IS NOT NULL AND CASE t.menopausal_status WHEN 'peri' THEN 'peri' WHEN 'post' THEN 'post' WHEN 'pre' THEN 'pre' END IS NULL THEN 4 WHEN t.menopausal_status_date_txt IS NOT NULL AND t.menopausal_status_date IS NULL THEN 5 END AS failed_check
@@ -11,7 +11,8 @@ FROM (
                CASE WHEN s.patient_id_namespace IS NULL THEN s.patient_id ELSE s.patient_id_namespace || '|' || s.patient_id END AS patient_id,
                s.sex AS sex,
                s.birth_date AS birth_date_txt,
-               CAST(coalesce(CASE WHEN substr(s.birth_date, 12, 2) <> '24' OR length(s.birth_date) < 13 THEN TRY_CAST(left(s.birth_date, length(s.birth_date) - coalesce(length(CASE WHEN length(s.birth_date) > 19 THEN CASE WHEN right(s.birth_date, 1) = 'Z' THEN 'Z' WHEN substr(s.birth_date, -6, 1) IN ('+', '-') AND substr(s.birth_date, -3, 1) = ':' THEN right(s.birth_date, 6) WHEN substr(s.birth_date, -5, 1) IN ('+', '-') THEN right(s.birth_date, 5) WHEN substr(s.birth_date, -3, 1) IN ('+', '-') THEN right(s.birth_date, 3) END END), 0)) AS TIMESTAMP) END, TRY_STRPTIME(s.birth_date, '%d.%m.%Y')) AS DATE) AS birth_date,
+               CASE WHEN regexp_full_match(s.birth_date, '\d{4}') THEN 'year' WHEN regexp_full_match(s.birth_date, '\d{4}-\d{2}') THEN 'month' WHEN s.birth_date IS NOT NULL THEN 'day' END AS birth_date_precision,
+               CASE WHEN regexp_full_match(s.birth_date, '\d{4}') THEN TRY_CAST(s.birth_date || '-01-01' AS DATE) WHEN regexp_full_match(s.birth_date, '\d{4}-\d{2}') THEN TRY_CAST(s.birth_date || '-01' AS DATE) ELSE CAST(coalesce(CASE WHEN substr(s.birth_date, 12, 2) <> '24' OR length(s.birth_date) < 13 THEN TRY_CAST(left(s.birth_date, length(s.birth_date) - coalesce(length(CASE WHEN length(s.birth_date) > 19 THEN CASE WHEN right(s.birth_date, 1) = 'Z' THEN 'Z' WHEN substr(s.birth_date, -6, 1) IN ('+', '-') AND substr(s.birth_date, -3, 1) = ':' THEN right(s.birth_date, 6) WHEN substr(s.birth_date, -5, 1) IN ('+', '-') THEN right(s.birth_date, 5) WHEN substr(s.birth_date, -3, 1) IN ('+', '-') THEN right(s.birth_date, 3) END END), 0)) AS TIMESTAMP) END, TRY_STRPTIME(s.birth_date, '%d.%m.%Y')) AS DATE) END AS birth_date,
                lower(s.menopausal_status) AS menopausal_status,
                s.ethnicity AS ethnicity,
                s.menopausal_status_date AS menopausal_status_date_txt,

@@ -6,7 +6,8 @@ project (models, macros, seeds, dbt_project.yml) or the osteoreg/dbt versions di
 last build's fingerprint, when the rules in effect (`--vars`) differ, or for a partial
 `--select`; else incremental, and dbt's incremental models recompute the patients of the loads
 after the last build's `max_load_id` (model int_build_scope). The plan's reason is what the
-console prints. A successful build that covered the whole project is recorded in `audit.builds`.
+console prints. Every build dbt ran is recorded in `audit.builds`; after a `partial` or `failed` one the next
+build is whole.
 
 dbt is imported inside `build` because importing it costs about two seconds, which every other
 command would otherwise pay. The warehouse path reaches `dbt_project/profiles.yml` through the
@@ -32,7 +33,7 @@ from .paths import DBT_PROJECT_DIR
 from .rules import refuse_unknown_vars
 from .warehouse import ensure_current, session
 
-FULL, INCREMENTAL = "full", "incremental"
+FULL, INCREMENTAL, PARTIAL, FAILED = "full", "incremental", "partial", "failed"
 # The project files whose change changes the marts (data tests and docs do not).
 # An --exclude of these only (data and unit tests) still builds every model: a whole build.
 _TEST_TYPES = ("resource_type:test", "resource_type:unit_test")
@@ -72,7 +73,7 @@ class BuildPlan:
     max_load_id: int | None        # the highest loaded load id this build consumes
     fingerprint: str               # "<part>=<sha256>;..." of the project parts and versions
     rules_fingerprint: str         # sha256 of the --vars given
-    recorded: bool = True          # False for a partial --select build (not a whole build)
+    partial: bool = False          # a --select/--exclude build: recorded so the next one is whole
 
 
 @dataclass
@@ -158,24 +159,28 @@ def plan(warehouse_path: Path, vars: dict | None = None, full_refresh: bool = Fa
         max_load_id = conn.execute(
             "SELECT max(load_id) FROM audit.loads WHERE status = 'loaded'").fetchone()[0]
         last = conn.execute(
-            "SELECT max_load_id, project_fingerprint, rules_fingerprint FROM audit.builds "
+            "SELECT max_load_id, project_fingerprint, rules_fingerprint, mode FROM audit.builds "
             "ORDER BY build_id DESC LIMIT 1").fetchone()
         built = conn.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
             "AND table_name = 'fct_bmd_assessment'").fetchone()[0] > 0
 
-    def full(reason: str, recorded: bool = True) -> BuildPlan:
-        return BuildPlan(FULL, reason, None, max_load_id, fingerprint, rules, recorded)
+    def full(reason: str, partial: bool = False) -> BuildPlan:
+        return BuildPlan(FULL, reason, None, max_load_id, fingerprint, rules, partial)
 
     if select:
-        return full(f"a partial build (--select {select}) rebuilds what it selects whole", recorded=False)
+        return full(f"a partial build (--select {select}) rebuilds what it selects whole", partial=True)
     if exclude and not all(part.startswith(_TEST_TYPES) for part in exclude.split()):
-        return full(f"a partial build (--exclude {exclude}) rebuilds what it runs whole", recorded=False)
+        return full(f"a partial build (--exclude {exclude}) rebuilds what it runs whole", partial=True)
     if full_refresh:
         return full("--full-refresh was asked for")
     if last is None or not built:
         return full("no earlier build of this warehouse is recorded")
-    since, last_fingerprint, last_rules = last
+    since, last_fingerprint, last_rules, last_mode = last
+    if last_mode == PARTIAL:
+        return full("the last build was partial (--select or --exclude)")
+    if last_mode == FAILED:
+        return full("the last build did not succeed")
     changed = _changed_parts(last_fingerprint, fingerprint)
     if changed:
         return full(f"the {' and the '.join(changed)} changed since the last build")
@@ -186,16 +191,19 @@ def plan(warehouse_path: Path, vars: dict | None = None, full_refresh: bool = Fa
     return BuildPlan(INCREMENTAL, f"recomputing the patients of {new}", since, max_load_id, fingerprint, rules)
 
 
-def record(warehouse_path: Path, build_plan: BuildPlan, started_at, patients_in_scope: int | None) -> None:
-    """One row in audit.builds for a whole build that succeeded: the next build starts after it."""
+def record(warehouse_path: Path, build_plan: BuildPlan, started_at, patients_in_scope: int | None,
+           failed: bool = False) -> None:
+    """One row in audit.builds: the next build starts after a whole build that succeeded, and is
+    whole after a partial or failed one."""
     from dbt.version import __version__ as dbt_version
 
+    mode = FAILED if failed else PARTIAL if build_plan.partial else build_plan.mode
     with session(Path(warehouse_path)) as conn:
         conn.execute(
             "INSERT INTO audit.builds (started_at, finished_at, mode, reason, since_load_id, max_load_id, "
             "patients_in_scope, project_fingerprint, rules_fingerprint, osteoreg_version, dbt_version) "
             "VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [started_at, build_plan.mode, build_plan.reason, build_plan.since_load_id, build_plan.max_load_id,
+            [started_at, mode, build_plan.reason, build_plan.since_load_id, build_plan.max_load_id,
              patients_in_scope, build_plan.fingerprint, build_plan.rules_fingerprint, __version__, dbt_version])
 
 
@@ -275,11 +283,13 @@ def build(warehouse_path: Path, vars: dict | None = None, select: str | None = N
         result.nodes = [_final_node_result(run) for run in final]
     failed = [node for node in result.nodes if node.status in _FAILED]
     if failed or not outcome.success:
+        # Some models may have been rebuilt (and the scope's copy of the identity map with them):
+        # the next build must not trust an incremental start, so it rebuilds whole.
+        record(warehouse_path, build_plan, started_at, None, failed=True)
         raise BlockingProblem(_failure_sentence(failed, len(failed)))
     if build_plan.mode == INCREMENTAL:
         result.patients_in_scope = _patients_in_scope(warehouse_path)
-    if build_plan.recorded:
-        record(warehouse_path, build_plan, started_at, result.patients_in_scope)
+    record(warehouse_path, build_plan, started_at, result.patients_in_scope)
     return result
 
 
@@ -380,5 +390,5 @@ def dbt_environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-__all__ = ["FULL", "INCREMENTAL", "BuildPlan", "BuildResult", "NodeResult", "build", "dbt_work_dir", "plan",
+__all__ = ["FULL", "INCREMENTAL", "PARTIAL", "BuildPlan", "BuildResult", "NodeResult", "build", "dbt_work_dir", "plan",
            "project_fingerprint"]

@@ -1,4 +1,4 @@
-"""The build ledger: one row per successful `osteoreg build`, so the next one knows what it saw.
+"""The build ledger: one row per `osteoreg build` dbt ran, so the next one knows what it saw.
 
 An incremental build (contract section 9) recomputes the patients the loads after the last
 build's `max_load_id` touch; it rebuilds everything by itself when the project's fingerprint (dbt
@@ -24,7 +24,7 @@ UPGRADE = [
     build_id           BIGINT      NOT NULL DEFAULT nextval('audit.build_id'),
     started_at         TIMESTAMPTZ NOT NULL,
     finished_at        TIMESTAMPTZ NOT NULL,
-    mode               VARCHAR     NOT NULL,   -- full or incremental
+    mode               VARCHAR     NOT NULL,   -- full, incremental, partial (--select) or failed
     reason             VARCHAR     NOT NULL,   -- why this mode (as the console says it)
     since_load_id      BIGINT,                 -- incremental: the loads after this one were new
     max_load_id        BIGINT,                 -- the highest loaded load id this build consumed

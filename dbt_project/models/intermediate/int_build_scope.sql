@@ -15,6 +15,7 @@
 with last_build as (
     select coalesce(max(max_load_id), -1) as since_load_id
     from {{ source('audit', 'builds') }}
+    where mode in ('full', 'incremental')  -- a partial or failed build is followed by a full one
 ),
 
 touched_patients as (

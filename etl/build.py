@@ -1,5 +1,14 @@
 """`osteoreg build`: run the dbt project against one warehouse through dbt's Python API.
 
+A build is full or incremental (contract section 9, osteoreg issue 17). `plan` decides: full when
+asked (`--full-refresh`), when no earlier build is recorded in `audit.builds`, when the dbt
+project (models, macros, seeds, dbt_project.yml) or the osteoreg/dbt versions differ from the
+last build's fingerprint, when the rules in effect (`--vars`) differ, or for a partial
+`--select`; else incremental, and dbt's incremental models recompute the patients of the loads
+after the last build's `max_load_id` (model int_build_scope). The plan's reason is what the
+console prints. Every build dbt ran is recorded in `audit.builds`; after a `partial` or `failed` one the next
+build is whole.
+
 dbt is imported inside `build` because importing it costs about two seconds, which every other
 command would otherwise pay. The warehouse path reaches `dbt_project/profiles.yml` through the
 environment (`OSTEOREG_WAREHOUSE_PATH`), so `osteoreg --warehouse X build` builds X. dbt's target
@@ -8,12 +17,14 @@ and log folders live beside the warehouse, never in the repository.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
@@ -21,6 +32,12 @@ from .errors import BlockingProblem
 from .paths import DBT_PROJECT_DIR
 from .rules import refuse_unknown_vars
 from .warehouse import ensure_current, session
+
+FULL, INCREMENTAL, PARTIAL, FAILED = "full", "incremental", "partial", "failed"
+# The project files whose change changes the marts (data tests and docs do not).
+# An --exclude of these only (data and unit tests) still builds every model: a whole build.
+_TEST_TYPES = ("resource_type:test", "resource_type:unit_test")
+_FINGERPRINTED = {"seeds": ("seeds",), "models and macros": ("models", "macros", "dbt_project.yml")}
 
 WAREHOUSE_ENV = "OSTEOREG_WAREHOUSE_PATH"
 # marts.rules_in_effect records the osteoreg version that ran the build from here.
@@ -46,11 +63,26 @@ class NodeResult:
     description: str | None = None   # the node's YAML description (what a warning means)
 
 
+@dataclass(frozen=True)
+class BuildPlan:
+    """What a build will do and why, decided before dbt runs."""
+
+    mode: str                      # FULL or INCREMENTAL
+    reason: str                    # a clause the console prints after "full build:" / "incremental build:"
+    since_load_id: int | None      # incremental: the loads after this one are new
+    max_load_id: int | None        # the highest loaded load id this build consumes
+    fingerprint: str               # "<part>=<sha256>;..." of the project parts and versions
+    rules_fingerprint: str         # sha256 of the --vars given
+    partial: bool = False          # a --select/--exclude build: recorded so the next one is whole
+
+
 @dataclass
 class BuildResult:
     warehouse: Path
     seconds: float
     nodes: list[NodeResult] = field(default_factory=list)
+    plan: BuildPlan | None = None
+    patients_in_scope: int | None = None   # incremental: the patients recomputed
 
     def count(self, resource_type: str) -> int:
         return sum(1 for node in self.nodes if node.resource_type == resource_type)
@@ -86,9 +118,105 @@ def dbt_work_dir(warehouse_path: Path) -> Path:
     return warehouse_path.with_name(warehouse_path.name + ".dbt")
 
 
+def _digest(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def project_fingerprint() -> str:
+    """The parts of the dbt project the marts depend on, and the versions that compile them."""
+    from dbt.version import __version__ as dbt_version
+
+    parts = []
+    for part, names in _FINGERPRINTED.items():
+        files = []
+        for name in names:
+            root = DBT_PROJECT_DIR / name
+            files += [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]
+        parts.append(f"{part}={_digest(files)}")
+    versions = hashlib.sha256(f"osteoreg {__version__} dbt {dbt_version}".encode()).hexdigest()
+    parts.append(f"versions={versions}")
+    return ";".join(parts)
+
+
+def rules_fingerprint(vars: dict | None) -> str:
+    return hashlib.sha256(json.dumps(vars or {}, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _changed_parts(before: str, now: str) -> list[str]:
+    old = dict(part.split("=", 1) for part in before.split(";") if "=" in part)
+    new = dict(part.split("=", 1) for part in now.split(";") if "=" in part)
+    return [part for part in new if old.get(part) != new[part]]
+
+
+def plan(warehouse_path: Path, vars: dict | None = None, full_refresh: bool = False,
+         select: str | None = None, exclude: str | None = None) -> BuildPlan:
+    """Full or incremental, and why (see the module docstring); reads the build and load ledgers."""
+    fingerprint, rules = project_fingerprint(), rules_fingerprint(vars)
+    with session(Path(warehouse_path), read_only=True) as conn:
+        max_load_id = conn.execute(
+            "SELECT max(load_id) FROM audit.loads WHERE status = 'loaded'").fetchone()[0]
+        last = conn.execute(
+            "SELECT max_load_id, project_fingerprint, rules_fingerprint, mode FROM audit.builds "
+            "ORDER BY build_id DESC LIMIT 1").fetchone()
+        built = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
+            "AND table_name = 'fct_bmd_assessment'").fetchone()[0] > 0
+
+    def full(reason: str, partial: bool = False) -> BuildPlan:
+        return BuildPlan(FULL, reason, None, max_load_id, fingerprint, rules, partial)
+
+    if select:
+        return full(f"a partial build (--select {select}) rebuilds what it selects whole", partial=True)
+    if exclude and not all(part.startswith(_TEST_TYPES) for part in exclude.split()):
+        return full(f"a partial build (--exclude {exclude}) rebuilds what it runs whole", partial=True)
+    if full_refresh:
+        return full("--full-refresh was asked for")
+    if last is None or not built:
+        return full("no earlier build of this warehouse is recorded")
+    since, last_fingerprint, last_rules, last_mode = last
+    if last_mode == PARTIAL:
+        return full("the last build was partial (--select or --exclude)")
+    if last_mode == FAILED:
+        return full("the last build did not succeed")
+    changed = _changed_parts(last_fingerprint, fingerprint)
+    if changed:
+        return full(f"the {' and the '.join(changed)} changed since the last build")
+    if last_rules != rules:
+        return full("the rules in effect (--vars) differ from the last build's")
+    new = "no new loads" if max_load_id is None or since is not None and max_load_id <= since else \
+        f"the loads after load {since}"
+    return BuildPlan(INCREMENTAL, f"recomputing the patients of {new}", since, max_load_id, fingerprint, rules)
+
+
+def record(warehouse_path: Path, build_plan: BuildPlan, started_at, patients_in_scope: int | None,
+           failed: bool = False) -> None:
+    """One row in audit.builds: the next build starts after a whole build that succeeded, and is
+    whole after a partial or failed one."""
+    from dbt.version import __version__ as dbt_version
+
+    mode = FAILED if failed else PARTIAL if build_plan.partial else build_plan.mode
+    with session(Path(warehouse_path)) as conn:
+        conn.execute(
+            "INSERT INTO audit.builds (started_at, finished_at, mode, reason, since_load_id, max_load_id, "
+            "patients_in_scope, project_fingerprint, rules_fingerprint, osteoreg_version, dbt_version) "
+            "VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [started_at, mode, build_plan.reason, build_plan.since_load_id, build_plan.max_load_id,
+             patients_in_scope, build_plan.fingerprint, build_plan.rules_fingerprint, __version__, dbt_version])
+
+
+def _patients_in_scope(warehouse_path: Path) -> int | None:
+    with session(Path(warehouse_path), read_only=True) as conn:
+        return conn.execute("SELECT count(DISTINCT patient_key) FROM intermediate.int_build_scope").fetchone()[0]
+
+
 def build(warehouse_path: Path, vars: dict | None = None, select: str | None = None,
-          progress: Callable[[str], None] | None = None, exclude: str | None = None) -> BuildResult:
-    """Run `dbt build` (seeds, models, unit and data tests) on the warehouse.
+          progress: Callable[[str], None] | None = None, exclude: str | None = None,
+          full_refresh: bool = False) -> BuildResult:
+    """Run `dbt build` (seeds, models, unit and data tests) on the warehouse, full or incremental
+    as `plan` decides (`full_refresh` forces a full one).
 
     Raises BlockingProblem naming the first failing node when any model, seed or test fails, so
     the pipeline stops before quality checks and scoring read half-built marts. Raises
@@ -100,6 +228,8 @@ def build(warehouse_path: Path, vars: dict | None = None, select: str | None = N
     ensure_current(warehouse_path)
     with session(warehouse_path):
         pass  # fails with one sentence now if another process holds the write lock
+    build_plan = plan(warehouse_path, vars, full_refresh, select, exclude)
+    started_at = datetime.now(timezone.utc)
 
     from dbt.cli.main import dbtRunner
 
@@ -117,6 +247,8 @@ def build(warehouse_path: Path, vars: dict | None = None, select: str | None = N
     ]
     if vars:
         args += ["--vars", json.dumps(vars)]
+    if build_plan.mode == FULL:
+        args += ["--full-refresh"]
     if select:
         args += ["--select", select, "--indirect-selection", "buildable"]
     if exclude:
@@ -141,7 +273,8 @@ def build(warehouse_path: Path, vars: dict | None = None, select: str | None = N
             outcome = dbtRunner(callbacks=[on_event]).invoke(args)
     finally:
         release_warehouse()
-    result = BuildResult(warehouse=warehouse_path, seconds=time.perf_counter() - started, nodes=nodes)
+    result = BuildResult(warehouse=warehouse_path, seconds=time.perf_counter() - started, nodes=nodes,
+                         plan=build_plan)
 
     if outcome.exception is not None:
         raise BlockingProblem(f"dbt could not build the project: {_first_line(outcome.exception)}")
@@ -150,7 +283,13 @@ def build(warehouse_path: Path, vars: dict | None = None, select: str | None = N
         result.nodes = [_final_node_result(run) for run in final]
     failed = [node for node in result.nodes if node.status in _FAILED]
     if failed or not outcome.success:
+        # Some models may have been rebuilt (and the scope's copy of the identity map with them):
+        # the next build must not trust an incremental start, so it rebuilds whole.
+        record(warehouse_path, build_plan, started_at, None, failed=True)
         raise BlockingProblem(_failure_sentence(failed, len(failed)))
+    if build_plan.mode == INCREMENTAL:
+        result.patients_in_scope = _patients_in_scope(warehouse_path)
+    record(warehouse_path, build_plan, started_at, result.patients_in_scope)
     return result
 
 
@@ -251,4 +390,5 @@ def dbt_environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-__all__ = ["BuildResult", "NodeResult", "build", "dbt_work_dir"]
+__all__ = ["FULL", "INCREMENTAL", "PARTIAL", "BuildPlan", "BuildResult", "NodeResult", "build", "dbt_work_dir", "plan",
+           "project_fingerprint"]

@@ -109,12 +109,26 @@ def build(
     ctx: typer.Context,
     vars: Optional[str] = typer.Option(None, "--vars", help="Rules (dbt vars) as YAML/JSON, e.g. '{mg_deficient_below_mmol_l: 0.70}'."),
     select: Optional[str] = typer.Option(None, "--select", "-s", help="dbt node selection (default: everything)."),
+    full_refresh: bool = typer.Option(
+        False, "--full-refresh", help="Rebuild every mart whole (by default only the patients of new loads are recomputed)."),
+    as_known_at: Optional[str] = typer.Option(
+        None, "--as-known-at", metavar="TIMESTAMP",
+        help="Build from the loads finished by then only, into a separate warehouse and snapshot file."),
     warehouse: Optional[Path] = WarehouseOption,
 ) -> None:
-    """Run the dbt project (seeds, models, unit and data tests), then publish the analyst snapshot."""
+    """Run the dbt project (seeds, models, unit and data tests), then publish the analyst snapshot.
+
+    Incremental after new loads; a whole rebuild when the project, seeds or rules changed (it says why)."""
     from . import console as show
 
-    show.build(console, _warehouse(ctx, warehouse), _parse_vars(vars), select)
+    if as_known_at is not None:
+        from .as_known_at import parse_time
+
+        if select or full_refresh:
+            raise UsageError("--as-known-at builds the whole project from scratch; leave out --select and --full-refresh.")
+        show.build_as_known_at(console, _warehouse(ctx, warehouse), parse_time(as_known_at), _parse_vars(vars))
+        return
+    show.build(console, _warehouse(ctx, warehouse), _parse_vars(vars), select, full_refresh)
 
 
 @app.command()

@@ -78,6 +78,10 @@ def build_line(result: BuildResult) -> str:
     lines = [f"dbt build: {result.count('seed')} seeds, {result.count('model')} models, "
              f"{result.count('test')} data tests, {result.count('unit_test')} unit tests passed "
              f"in {result.seconds:.1f} s."]
+    if result.plan is not None:  # contract 9: which kind of build, and why
+        scope = (f" ({result.patients_in_scope:,} patient{'' if result.patients_in_scope == 1 else 's'})"
+                 if result.patients_in_scope is not None else "")
+        lines.append(f"{result.plan.mode.capitalize()} build: {escape(result.plan.reason)}{scope}.")
     for warning in result.warnings:
         rows = warning.failures or 0
         lines.append(f"  [yellow]warning[/yellow] {escape(warning.description or warning.name)} "
@@ -240,9 +244,18 @@ def ingest(console: Console, warehouse_path: Path, paths: list[Path], profile: P
         return pipeline.ingest(warehouse_path, paths, profile, hooks, identity_settings)
 
 
-def build(console: Console, warehouse_path: Path, vars: dict | None = None, select: str | None = None):
+def build(console: Console, warehouse_path: Path, vars: dict | None = None, select: str | None = None,
+          full_refresh: bool = False):
     with _live(console) as hooks:
-        return pipeline.build_and_publish(warehouse_path, vars, select, hooks)
+        return pipeline.build_and_publish(warehouse_path, vars, select, hooks, full_refresh)
+
+
+def build_as_known_at(console: Console, warehouse_path: Path, when, vars: dict | None = None):
+    with _live(console) as hooks:
+        result = pipeline.build_as_known_at(warehouse_path, when, vars, hooks)
+    console.print(f"As known at {when:%Y-%m-%d %H:%M:%S}: {result.loads:,} load(s), up to load {result.max_load_id}, "
+                  f"built in {escape(str(result.warehouse))}.", highlight=False)
+    return result
 
 
 def check(console: Console, warehouse_path: Path, suites: list[str] | None = None):

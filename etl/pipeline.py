@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .as_known_at import AsKnownAtResult
+from .as_known_at import build_as_known_at as as_known_at
 from .build import BuildResult
 from .build import build as dbt_build
 from .errors import UsageError
@@ -90,11 +92,13 @@ def ingest(warehouse_path: Path, paths: list[Path], profile: Path | None, hooks:
 
 
 def build(warehouse_path: Path, vars: dict | None = None, select: str | None = None,
-          hooks: Hooks | None = None) -> BuildResult:
-    """`dbt build` (seeds, models, unit and data tests); raises on the first failing node."""
+          hooks: Hooks | None = None, full_refresh: bool = False) -> BuildResult:
+    """`dbt build` (seeds, models, unit and data tests), full or incremental (etl/build.py `plan`);
+    raises on the first failing node."""
     hooks = hooks or Hooks()
     hooks.started("build", None)
-    result = dbt_build(warehouse_path, vars=vars, select=select, progress=lambda line: hooks.progress("build", line))
+    result = dbt_build(warehouse_path, vars=vars, select=select, progress=lambda line: hooks.progress("build", line),
+                       full_refresh=full_refresh)
     hooks.finished("build", result)
     return result
 
@@ -132,10 +136,21 @@ def publish(warehouse_path: Path, hooks: Hooks | None = None) -> PublishResult:
 
 
 def build_and_publish(warehouse_path: Path, vars: dict | None = None, select: str | None = None,
-                      hooks: Hooks | None = None) -> tuple[BuildResult, PublishResult]:
+                      hooks: Hooks | None = None, full_refresh: bool = False) -> tuple[BuildResult, PublishResult]:
     """`osteoreg build`: the marts, then the snapshot that carries them."""
-    built = build(warehouse_path, vars, select, hooks)
+    built = build(warehouse_path, vars, select, hooks, full_refresh)
     return built, publish(warehouse_path, hooks)
+
+
+def build_as_known_at(warehouse_path: Path, when, vars: dict | None = None, hooks: Hooks | None = None) -> AsKnownAtResult:
+    """`osteoreg build --as-known-at`: the loads finished by `when`, built whole in their own warehouse
+    file and published beside it (contract 9)."""
+    hooks = hooks or Hooks()
+    hooks.started("build", None)
+    result = as_known_at(warehouse_path, when, vars, progress=lambda line: hooks.progress("build", line))
+    hooks.finished("build", result.build)
+    hooks.finished("publish", result.publish)
+    return result
 
 
 def report(warehouse_path: Path, out_dir: Path, hooks: Hooks | None = None) -> ReportResult:
@@ -185,5 +200,6 @@ def demo(warehouse_path: Path, out_dir: Path, patients: int, seed: int, hooks: H
     return DemoReport(inputs=inputs, patients=patients, run=done, report=written, ledger=ledger(warehouse_path))
 
 
-__all__ = ["DemoReport", "Hooks", "Ledger", "RunReport", "build", "build_and_publish", "check", "demo", "ingest",
+__all__ = ["DemoReport", "Hooks", "Ledger", "RunReport", "build", "build_and_publish", "build_as_known_at", "check",
+           "demo", "ingest",
            "ledger", "publish", "report", "run", "score"]

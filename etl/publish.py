@@ -160,11 +160,18 @@ def _write_snapshot(warehouse_path: Path, partial: Path, secondary: bool = True)
             names.append(f"{schema}.{table}")
         protect_published_prevalence(conn, secondary=secondary)  # secondary suppression (contract 6)
         names += write_analysis_tables(conn)  # the studies' analyses, aggregates only (etl/analyses)
+        # contract 9: the highest load id, the rules in effect (marts.rules_in_effect, copied
+        # above) and the osteoreg and dbt versions the marts were built with
+        built = conn.execute("SELECT max(max_load_id), max(osteoreg_version), max(dbt_version), max(built_at) "
+                             "FROM marts.rules_in_effect").fetchall()[0] \
+            if "marts.rules_in_effect" in names else (None, None, None, None)
         conn.execute(f"CREATE TABLE {SNAPSHOT_INFO} (published_at TIMESTAMPTZ, warehouse VARCHAR, "
-                     "schema_revision VARCHAR, osteoreg_version VARCHAR, tables INTEGER, rows BIGINT)").fetchall()
-        conn.execute(f"INSERT INTO {SNAPSHOT_INFO} VALUES (?, ?, ?, ?, ?, ?)",
+                     "schema_revision VARCHAR, osteoreg_version VARCHAR, tables INTEGER, rows BIGINT, "
+                     "max_load_id BIGINT, built_with_osteoreg VARCHAR, built_with_dbt VARCHAR, "
+                     "built_at TIMESTAMP)").fetchall()
+        conn.execute(f"INSERT INTO {SNAPSHOT_INFO} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      [datetime.now(timezone.utc), warehouse_path.name, revision, __version__,
-                      len(names), rows]).fetchall()
+                      len(names), rows, *built]).fetchall()
         conn.commit()
         conn.execute(f"DETACH {_SOURCE}").fetchall()
         conn.execute("CHECKPOINT").fetchall()  # everything in the file itself, no WAL beside it

@@ -1,4 +1,4 @@
-{{ config(materialized='table') }}
+{{ incremental_by_build_scope() }}
 -- One row per patient and scan date (the assessment): each site's score is the lower of its
 -- sides (contract 6), implausible values left out, and the lowest T-score over lumbar spine,
 -- femoral neck and total hip with the site it came from. The 33% radius is carried beside them;
@@ -72,3 +72,6 @@ select
 from pivoted
 inner join {{ ref('stg_identity__patient_map') }} as patient_map
     on patient_map.patient_id = pivoted.patient_id
+{%- if is_incremental() %}
+where {{ in_build_scope('patient_map.patient_key') }}
+{%- endif %}

@@ -1,4 +1,4 @@
-{{ config(materialized='table') }}
+{{ incremental_by_build_scope() }}
 -- Materialised once here: the scan matching and the albumin correction read it, and the mart
 -- fct_lab_result is a view over it (intermediate never reads a mart).
 -- Current lab results in SI (contract 5 and 7) with the value and unit as sent kept beside them,
@@ -62,3 +62,6 @@ from converted
 left join {{ ref('plausibility_limits') }} as limits
     on limits.measure = converted.analyte
    and limits.unit = converted.unit_si
+{%- if is_incremental() %}
+where {{ in_build_scope('converted.patient_key') }}
+{%- endif %}

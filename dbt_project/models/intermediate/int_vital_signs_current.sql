@@ -1,4 +1,4 @@
-{{ config(materialized='table') }}
+{{ incremental_by_build_scope() }}
 -- Body weight (29463-7), height (8302-2) and BMI (39156-5) sent as results: FHIR vital-signs
 -- Observations and HL7 OBX segments (contract 4). The current final version of each (contract 5,
 -- same identity as lab results), in kg / cm / kg/m2 through seeds unit_aliases and
@@ -51,3 +51,6 @@ select
 from converted
 left join {{ ref('plausibility_limits') }} as limits
     on limits.measure = converted.analyte
+{%- if is_incremental() %}
+where {{ in_build_scope('converted.patient_key') }}
+{%- endif %}

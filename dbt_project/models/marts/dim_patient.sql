@@ -1,3 +1,4 @@
+{{ incremental_by_build_scope() }}
 -- One row per pseudonymous patient (contract 6): no source id, no name, birth year only.
 select
     patient_key,
@@ -6,3 +7,6 @@ select
     birth_date_precision,
     menopausal_status
 from {{ ref('int_patients_current') }}
+{%- if is_incremental() %}
+where {{ in_build_scope('patient_key') }}
+{%- endif %}

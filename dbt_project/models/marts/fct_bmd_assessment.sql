@@ -1,5 +1,6 @@
 -- One row per patient and scan date (contract 6) with the WHO and ISCD categories; the menopausal
 -- status is the one that belongs to the scan's date (int_dxa_scans_menopausal_status).
+{{ incremental_by_build_scope() }}
 with assessments as (
     select
         scans.assessment_id,
@@ -55,6 +56,9 @@ with assessments as (
         group by assessment_id
     ) as vitals
         on vitals.assessment_id = scans.assessment_id
+    {%- if is_incremental() %}
+    where {{ in_build_scope('scans.patient_key') }}
+    {%- endif %}
 ),
 
 categorised as (

@@ -3,6 +3,7 @@
 -- Hypocalcemia reads the calcium named in `calcium_basis` (macro calcium_basis). The analytes are
 -- the models' (macro lab_analyte_columns) plus the calcium the laboratory corrected for albumin.
 {%- set matched = lab_analyte_columns() + [('calcium_corrected', 'calcium_lab_corrected_mmol_l', 'calcium_lab_corrected')] %}
+{{ incremental_by_build_scope() }}
 with matched as (
     select
         assessment_id,
@@ -51,3 +52,6 @@ left join matched
     on matched.assessment_id = scans.assessment_id
 left join {{ ref('int_calcium_albumin_corrected') }} as corrected
     on corrected.assessment_id = scans.assessment_id
+{%- if is_incremental() %}
+where {{ in_build_scope('scans.patient_key') }}
+{%- endif %}

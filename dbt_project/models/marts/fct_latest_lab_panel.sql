@@ -4,9 +4,13 @@
 -- demographics at that date, and whether the patient had no DXA scan from var
 -- triage_no_dxa_within_years years before the index date onwards (`is_dxa_referral_candidate`).
 -- The pre-scan risk models score the candidates at their index date.
+{{ incremental_by_build_scope() }}
 with panels as (
     select patient_key, max(collected_date) as index_date
     from ({{ model_lab_results(ref('fct_lab_result')) }}) as labs
+    {%- if is_incremental() %}
+    where {{ in_build_scope('labs.patient_key') }}
+    {%- endif %}
     group by patient_key
 ),
 

@@ -2,6 +2,7 @@
 -- plausible serum/plasma result collected on or before the scan, within var
 -- prescan_lab_window_days before it, and its days before the scan. What the risk models read;
 -- the descriptive flags keep the two-sided match of fct_deficiency_flags.
+{{ incremental_by_build_scope() }}
 with matches as (
     {{ latest_lab_before(ref('int_dxa_scans_pivoted'), 'assessment_id', 'scan_date',
                          ref('fct_lab_result'), var('prescan_lab_window_days')) }}
@@ -23,3 +24,6 @@ select
 from {{ ref('int_dxa_scans_pivoted') }} as scans
 left join pivoted
     on pivoted.anchor_key = scans.assessment_id
+{%- if is_incremental() %}
+where {{ in_build_scope('scans.patient_key') }}
+{%- endif %}

@@ -16,7 +16,7 @@ Create Date: 2026-12-02
 from alembic import op
 
 revision = "0010_birth_date_precision"
-down_revision = "0008_restricted_exports"
+down_revision = "0009_build_ledger"
 branch_labels = None
 depends_on = None
 

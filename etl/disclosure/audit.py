@@ -25,8 +25,10 @@ import highspy
 import numpy as np
 from scipy.sparse import csc_matrix
 
+from .. import terminology
 from .linked import quiet_highs
 from .policy import Policy
+from .tables import UNGROUPED
 
 PREVALENCE = ("year", "sex", "age_band", "who_category")
 MARGIN = "all"
@@ -292,16 +294,21 @@ def attack_table1(rows: list[dict], html: _Tables, policy: Policy, bins: list[di
         eq.equal(terms, equals - constant)
 
     targets = []
+    groups = groups + [UNGROUPED]   # the patients of `all` in no group: never printed, maybe none
+    parts = parts + [UNGROUPED]
     for group in groups:
         if patients.get(group) is None:
             eq.unknown(("n", group))
-            targets.append(("table1", ("n", group), ({("n", group): 1.0}, 0.0)))
-    add(*[(1, term(("n", g), patients[g])) for g in parts], (-1, term(("n", MARGIN), patients[MARGIN])))
+            if group != UNGROUPED:   # an unprinted column, not a suppressed one: bounded, not attacked
+                targets.append(("table1", ("n", group), ({("n", group): 1.0}, 0.0)))
+    add(*[(1, term(("n", g), patients.get(g))) for g in parts], (-1, term(("n", MARGIN), patients[MARGIN])))
     for name, levels in variables.items():
         for group in groups:
             pieces = [(1, term((name, level, group), levels[level].get(group))) for level in levels]
             pieces.append((1, ({(name, "rest", group): 1.0}, 0.0)))
             add(*pieces, (-1, term(("n", group), patients.get(group))))
+            if group == UNGROUPED:
+                continue
             for level in levels:
                 if levels[level].get(group) is None:
                     targets.append(("table1", (name, level, group), ({(name, level, group): 1.0}, 0.0)))
@@ -312,11 +319,13 @@ def attack_table1(rows: list[dict], html: _Tables, policy: Policy, bins: list[di
                 (-1, term((name, level, MARGIN), values.get(MARGIN) if level != "rest" else None)))
     roc = html.tables.get("magnesium-roc")
     if roc and "mg_mmol_l" in variables and len(roc) > 1:
-        outcomes = _number(roc[1][1])
-        if outcomes is not None:
-            groups_with_outcome = [g for g in parts if g in ("osteoporosis", "severe_osteoporosis")]
-            add(*[(1, term(("mg_mmol_l", "present", g), variables["mg_mmol_l"]["present"].get(g)))
-                  for g in groups_with_outcome], equals=float(outcomes))
+        # the ROC's patients are the WHO groups' patients with magnesium, its outcomes the
+        # osteoporosis groups' (Table 1's groups are the categories that apply)
+        for column, members in ((0, terminology.who_categories()), (1, terminology.osteoporosis_categories())):
+            count = _number(roc[1][column])
+            if count is not None:
+                add(*[(1, term(("mg_mmol_l", "present", g), variables["mg_mmol_l"]["present"].get(g)))
+                      for g in parts if g in members], equals=float(count))
     spearman = {r[0]: r for r in html.tables.get("spearman", [])[1:]}
     paired = next((_number(r[1]) for label, r in spearman.items() if label.startswith("Lowest T-score")), None)
     if bins and paired is not None:

@@ -7,6 +7,7 @@ the binned picture of magnesium against the T-score, and prints hidden counts as
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..disclosure import Policy, load_policy
@@ -76,14 +77,17 @@ class Suppressions:
     hidden: frozenset = frozenset()    # the release's keys that are hidden (printable or not)
 
 
-def protect_table1(table, outcome_groups: tuple[str, ...] = (), outcome_counts: dict | None = None,
+def protect_table1(table, sums: Mapping[str, tuple[int, Sequence[str]]] | None = None,
                    secondary: bool = True) -> Suppressions:
     """Hide Table 1's small cells and every cell that would give one away, in place.
 
     Cells: each group's patients, each continuous variable's patients with a value, each shown
-    level of a categorical variable; the groups sum to `all`, and within a group each variable's
-    cells and its unprinted rest sum to the group's patients. A hidden continuous cell hides its
-    statistic; a hidden patient count hides nothing else by itself (the audit decides).
+    level of a categorical variable; the groups (and the patients in no group) sum to `all`, and
+    within a group each variable's cells and its unprinted rest sum to the group's patients. A
+    hidden continuous cell hides its statistic; a hidden patient count hides nothing else by
+    itself (the audit decides). `sums` names counts printed elsewhere that are sums of Table 1's
+    patients with magnesium over some groups (the ROC's patients and outcomes): name -> (count,
+    groups); each is a cell ("roc", name) of the same release.
     """
     groups = [g for g in table.groups if g != "all"]
     rows = {row.variable: row for row in table.rows}
@@ -101,10 +105,8 @@ def protect_table1(table, outcome_groups: tuple[str, ...] = (), outcome_counts: 
             counts = {g: int((row.values.get(g) or {}).get("n", 0)) for g in table.groups}
         variables.setdefault(variable, {})[level] = counts
         where[(variable, level)] = row
-    extra = ()
-    if outcome_counts is not None and "mg_mmol_l" in variables:
-        parts = [("mg_mmol_l", "present", g) for g in outcome_groups if g in groups]
-        extra = ((("roc", "outcomes"), int(outcome_counts["outcomes"]), parts),)
+    extra = tuple((("roc", name), int(count), [("mg_mmol_l", "present", g) for g in members if g in groups])
+                  for name, (count, members) in (sums or {}).items()) if "mg_mmol_l" in variables else ()
     release = grouped_release(groups, "all", patients, variables, extra)
     protect_release(release, policy(), secondary)
     tally = {"primary": 0, "secondary": 0}

@@ -177,6 +177,14 @@ def _tally(conn) -> dict[str, int]:
     return tally
 
 
+def roc_sums(frame, outcome_categories: tuple[str, ...]) -> dict[str, tuple[int, list[str]]]:
+    """The ROC's printed counts as sums of Table 1's groups' patients with magnesium: its patients
+    are the WHO groups' (the criteria apply), its outcomes the osteoporosis groups'."""
+    population = statistics.roc_population(frame)
+    return {"patients": (len(population), list(dataset.WHO_CATEGORIES)),
+            "outcomes": (int(population["iscd_category"].isin(outcome_categories).sum()), list(outcome_categories))}
+
+
 def write_report(warehouse_path: Path, out_dir: Path, secondary: bool = True) -> ReportResult:
     """Write `osteoreg-report.html`, `marts/*.csv` (aggregates only), the analysis tables and the
     data dictionary; every figure passes disclosure control (`etl.report.disclosure`).
@@ -218,15 +226,17 @@ def _write_report(warehouse_path: Path, out_dir: Path, secondary: bool) -> Repor
     suppression_started = time.perf_counter()
     table1 = statistics.table1(frame)
     with_mg = frame[frame["mg_mmol_l"].notna()]
-    positives = int(with_mg["who_category"].isin(outcome_categories).sum())
-    table1_tally = protect_table1(table1, outcome_categories, {"outcomes": positives}, secondary)
+    table1_tally = protect_table1(table1, roc_sums(frame, outcome_categories), secondary)
     mg_all_hidden = ("mg_mmol_l", "present", "all") in table1_tally.hidden
     bins = magnesium_tscore_bins(frame)
     bins_hidden, bins_tally = protect_bins(
         {(r.mg_from_mmol_l, r.t_score_from): int(r.patients) for r in bins.itertuples(index=False)},
         int(bins["patients"].sum()), secondary) if len(bins) and not mg_all_hidden else (set(), None)
-    if bins_tally is not None and "all" in bins_tally.hidden:
-        bins = bins.iloc[0:0]   # withheld: not even which bins hold patients is published
+    if mg_all_hidden or (bins_tally is not None and "all" in bins_tally.hidden):
+        # withheld: the bins sum to Table 1's patients with magnesium (every analysis-set patient
+        # has a T-score), so with that count hidden the picture would print it; and with no
+        # pattern that protects the bins, not even which bins hold patients is published
+        bins = bins.iloc[0:0]
     if len(bins):
         bins["patients"] = [None if (r.mg_from_mmol_l, r.t_score_from) in bins_hidden else int(r.patients)
                             for r in bins.itertuples(index=False)]
@@ -239,10 +249,10 @@ def _write_report(warehouse_path: Path, out_dir: Path, secondary: bool) -> Repor
             if c.variable == "min_t_score":
                 c.n, c.rho, c.ci_low, c.ci_high, c.p_value = None, None, None, None, None
     roc = statistics.magnesium_roc(frame, outcome_categories)
-    if mg_all_hidden:
-        roc.n = None
     if ("roc", "outcomes") in table1_tally.hidden:
         roc.n_outcomes = None
+    if ("roc", "patients") in table1_tally.hidden:
+        roc.n = None
 
     grid = _grid(grid_rows)
     figures = {"chart-prevalence-trend": charts.prevalence_trend(by_year),

@@ -35,10 +35,6 @@ def _attack(report, warehouse):
         return attack_report(report.html.parent, POLICY, conn)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open in issue 14: since Table 1 groups by the category that applies (issue 12), the attacker's "
-    "link between the ROC's outcome count (WHO categories) and Table 1's groups is inconsistent on "
-    "the demo (LP infeasible); the link must use the same grouping"))
 def test_the_attacker_recovers_nothing_from_the_demo_report(demo, demo_report):
     attack = _attack(demo_report, demo.path)
     assert attack.passed, attack.recovered[:5]
@@ -54,10 +50,6 @@ def test_the_attacker_recovers_nothing_from_a_tiny_registry(tiny, tiny_report):
     assert len([f for f in attack.findings if f.table == "detail"]) >= 30
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open in issue 14: since Table 1 groups by the category that applies (issue 12), the attacker's "
-    "link between the ROC's outcome count (WHO categories) and Table 1's groups is inconsistent on "
-    "the demo (LP infeasible); the link must use the same grouping"))
 def test_the_attacker_recovers_cells_when_secondary_suppression_is_off(demo, tmp_path):
     """Primary suppression alone is what the review broke: subtraction recovers hidden cells."""
     warehouse = demo.copy_to(tmp_path / "warehouse")

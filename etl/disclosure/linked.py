@@ -67,6 +67,7 @@ class Release:
     suppressible: list[bool] = field(default_factory=list)              # False: printed elsewhere too
     reason: list[str | None] = field(default_factory=list)
     relations: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
+    at_most: set[int] = field(default_factory=set)    # relations that are total <= sum(parts)
     _index: dict[Hashable, int] = field(default_factory=dict)
 
     def add(self, key: Hashable, counts: Sequence[float | None] | None, *, hidden: bool = False,
@@ -93,6 +94,15 @@ class Release:
             return
         indices = tuple(self._index[p] for p in parts if p in self._index)
         self.relations.append((self._index[total], indices))
+
+    def relate_at_most(self, total: Hashable, parts: Iterable[Hashable]) -> None:
+        """total <= sum(parts): what links counts of different populations (patients with
+        magnesium at their latest scan are at most the patient-years with magnesium), or a subset
+        to its set (deficient patients to those with a value)."""
+        before = len(self.relations)
+        self.relate(total, parts)
+        if len(self.relations) > before:
+            self.at_most.add(before)
 
     def index(self, key: Hashable) -> int:
         return self._index[key]
@@ -153,6 +163,7 @@ class _System:
         self.rows = rows
         position = {cell: j for j, cell in enumerate(cells)}
         data, row_index, col_index, rhs = [], [], [], []
+        lower_open = np.asarray([relation in release.at_most for relation in rows], dtype=bool)
         for r, relation in enumerate(rows):
             total, parts = release.relations[relation]
             known = 0.0
@@ -178,7 +189,9 @@ class _System:
         single = len(release.systems) == 1
         lp.col_lower_ = np.asarray([1.0 if single and release.nonempty[c] else 0.0 for c in cells])
         lp.col_upper_ = np.full(len(cells), _INF)
-        lp.row_lower_ = lp.row_upper_ = np.asarray(rhs, dtype=float)
+        upper = np.asarray(rhs, dtype=float)   # total - sum(parts) = rhs, or <= rhs
+        lp.row_upper_ = upper
+        lp.row_lower_ = np.where(lower_open, -_INF, upper)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_ = matrix.indptr
         lp.a_matrix_.index_ = matrix.indices
@@ -340,6 +353,22 @@ def audit(release: Release, policy: Policy, proven: dict | None = None, stop_aft
             failing += not protected
         solves += sum(system.solves for system in systems)
     return Audit(results, solves)
+
+
+def extent(release: Release, key: Hashable, system: int = 0) -> Interval:
+    """The lowest and highest value of one cell's count the release allows an attacker."""
+    i = release.index(key)
+    if not release.hidden[i]:
+        value = release.values[i][system]
+        return Interval(value, value)
+    for cells, rows in _components(release):
+        if i in cells:
+            if not rows:
+                return Interval(0.0, math.inf)
+            lp = _System(release, system, cells, rows)
+            j = cells.index(i)
+            return Interval(lp.bound(j, upper=False)[0], lp.bound(j, upper=True)[0])
+    raise AssertionError(f"hidden cell {key!r} is in no component")
 
 
 def primary(release: Release, policy: Policy) -> int:

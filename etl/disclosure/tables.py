@@ -21,14 +21,21 @@ UNGROUPED = "__ungrouped__"
 
 
 def grouped_release(groups: list[str], total: str, patients: Mapping[str, int],
-                    variables: Mapping[str, Mapping[str, Mapping[str, int]]], extra: tuple = ()) -> Release:
+                    variables: Mapping[str, Mapping[str, Mapping[str, int]]], extra: tuple = (),
+                    subsets: tuple = (), caps: tuple = (), floors: tuple = ()) -> Release:
     """A release of group columns (plus `total`: their sum and the ungrouped patients) split by
     each variable's levels.
 
     `variables[var][level][group]` is a printed count; whatever a group's printed levels leave
     of its patients is the variable's unprinted rest, and whatever the groups leave of `total`
     is the unprinted UNGROUPED column. `extra` holds (key, value, parts) for further printed
-    counts that are sums of cells, e.g. a ROC's patients with the outcome.
+    counts that are sums of cells, e.g. a ROC's patients with the outcome. `subsets` holds
+    ((variable, level), (variable, level)) pairs where the first cell is at most the second in
+    every column (the magnesium-deficient patients are among those with magnesium). `caps` holds
+    (key, value, cell) for counts of another population published elsewhere that bound a cell
+    from above (the patient-years with magnesium bound the patients with magnesium), `floors`
+    (key, value, cell) for printed counts of a subset of a cell's patients (a correlation's
+    pairs are among the patients with magnesium).
     """
     release = Release(systems=("count",))
     columns = list(groups) + [total]
@@ -58,6 +65,15 @@ def grouped_release(groups: list[str], total: str, patients: Mapping[str, int],
     for key, value, parts in extra:
         release.add(key, [value])
         release.relate(key, parts)
+    for (small, large) in subsets:
+        for group in columns + summed[len(groups):]:
+            release.relate_at_most(small + (group,), [large + (group,)])
+    for key, value, cell in caps:
+        release.add(key, [value], suppressible=False)   # another table's figure: not ours to hide
+        release.relate_at_most(cell, [key])
+    for key, value, cell in floors:
+        release.add(key, [value], suppressible=False)
+        release.relate_at_most(key, [cell])
     return release
 
 

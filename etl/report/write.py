@@ -18,7 +18,10 @@ from . import charts, dataset, statistics, studies
 from ..disclosure import AGGREGATE_MARTS, PRIMARY, RULE_MARTS, SECONDARY
 from ..docs import dictionary_path
 from .bins import MG_BIN_MMOL_L, T_SCORE_BIN, magnesium_tscore_bins
-from .disclosure import activate, count_text, deactivate, protect_bins, protect_table1, rule, shown_count, small_cell_limit
+from ..disclosure.audit import patient_years
+from ..disclosure.prevalence import published_rows
+from .disclosure import (activate, count_text, deactivate, protect_bins, protect_table1_in_release, rule, shown_count,
+                         small_cell_limit)
 from .render import render
 
 REPORT_FILE = "osteoreg-report.html"
@@ -221,12 +224,19 @@ def _write_report(warehouse_path: Path, out_dir: Path, secondary: bool) -> Repor
         csvs = _export_marts(conn, out_dir / MARTS_FOLDER)
         age_bands = dataset.age_band_labels(conn)
         prevalence_tally = _tally(conn)
+        prevalence_rows = published_rows(conn)
         studies_section = studies.section(conn, out_dir)
 
+    correlations = statistics.spearman(frame)
     suppression_started = time.perf_counter()
-    table1 = statistics.table1(frame)
     with_mg = frame[frame["mg_mmol_l"].notna()]
-    table1_tally = protect_table1(table1, roc_sums(frame, outcome_categories), secondary)
+    # the correlations' pairs with a BMD site are among Table 1's patients with magnesium (those
+    # with the lowest T-score are all of them: that count is Table 1's own, hidden with it below)
+    pairs = {c.variable: c.n for c in correlations if c.variable != "min_t_score"}
+    linked = protect_table1_in_release(
+        lambda: statistics.table1(frame), roc_sums(frame, outcome_categories), pairs,
+        patient_years(*prevalence_rows) if prevalence_rows else None, secondary)
+    table1, table1_tally = linked.table, linked.tally
     mg_all_hidden = ("mg_mmol_l", "present", "all") in table1_tally.hidden
     bins = magnesium_tscore_bins(frame)
     bins_hidden, bins_tally = protect_bins(
@@ -243,10 +253,9 @@ def _write_report(warehouse_path: Path, out_dir: Path, secondary: bool) -> Repor
         bins["patients"] = bins["patients"].astype("Int64")
     suppression_seconds = time.perf_counter() - suppression_started
 
-    correlations = statistics.spearman(frame)
     if mg_all_hidden:   # the pairs with the T-score are Table 1's patients with magnesium
-        for c in correlations:
-            if c.variable == "min_t_score":
+        for c in correlations:   # (all pairs, when withheld: each count is a floor under it)
+            if c.variable == "min_t_score" or linked.withheld:
                 c.n, c.rho, c.ci_low, c.ci_high, c.p_value = None, None, None, None, None
     roc = statistics.magnesium_roc(frame, outcome_categories)
     if ("roc", "outcomes") in table1_tally.hidden:

@@ -24,7 +24,6 @@ import pandas as pd
 
 from etl import terminology
 from etl.disclosure import load_policy
-from etl.disclosure.audit import patient_years
 from etl.disclosure.prevalence import BY_YEAR, DETAIL, GRID, MARGIN, prevalence_release, protect_prevalence
 from etl.report import disclosure, statistics
 from etl.report.bins import magnesium_tscore_bins
@@ -144,7 +143,7 @@ def main() -> None:
 
     started, cpu = time.perf_counter(), time.process_time()
     pairs = {c.variable: c.n for c in correlations if c.variable != "min_t_score"}
-    linked = protect_table1_in_release(lambda: copy.deepcopy(table1_rows), sums, pairs, patient_years(*snapshot))
+    linked = protect_table1_in_release(lambda: copy.deepcopy(table1_rows), sums, pairs, snapshot)
     _, bins_tally = protect_bins({(r.mg_from_mmol_l, r.t_score_from): int(r.patients)
                                   for r in bins.itertuples(index=False)}, int(bins["patients"].sum()))
     report_seconds, report_cpu = time.perf_counter() - started, time.process_time() - cpu

@@ -191,10 +191,15 @@ def _solve(eq: _Equations, targets: list[Target], policy: Policy) -> AttackResul
     return result
 
 
-def attack_prevalence(detail: list[dict], by_year: list[dict], grid: list[dict], policy: Policy) -> AttackResult:
-    """Intervals of every suppressed prevalence count, from the three published marts."""
+def attack_prevalence(detail: list[dict], by_year: list[dict], grid: list[dict], policy: Policy,
+                      at_least: float | None = None) -> AttackResult:
+    """Intervals of every suppressed prevalence count, from the three published marts (and, with
+    `at_least`, knowing that the patient-years are at least that many: what another table of
+    the release says of them)."""
     eq = _Equations()
-    targets, _ = prevalence_model(eq, detail, by_year, grid)
+    targets, (terms, constant) = prevalence_model(eq, detail, by_year, grid)
+    if at_least is not None:
+        eq.equal({**terms, ("slack", "patient-years floor"): -1.0}, at_least - constant)
     return _solve(eq, targets, policy)
 
 

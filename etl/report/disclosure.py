@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..disclosure import SECONDARY, Policy, load_policy
 from ..disclosure.policy import policy_from
 from ..rules import RulesInEffect, dbt_var, load_rules
+from ..disclosure.audit import attack_prevalence, patient_years
 from ..disclosure.linked import Release, extent
 from ..disclosure.tables import PATIENTS, binned_release, grouped_release, protect_release
 
@@ -167,28 +168,31 @@ class LinkedTable1:
 
 
 def protect_table1_in_release(make_table: Callable[[], object], sums, pairs: Mapping[str, int] | None,
-                              patient_years: tuple[float, float] | None, secondary: bool = True) -> LinkedTable1:
+                              prevalence: tuple[list[dict], list[dict], list[dict]] | None,
+                              secondary: bool = True) -> LinkedTable1:
     """Table 1 protected as part of the whole release, not on its own.
 
-    The prevalence tables count patient-years, Table 1 patients; the one link between them is
-    that the patients with magnesium at their latest scan are at most the patient-years with
-    magnesium (`patient_years`: the fewest and most the published prevalence tables allow, as
-    the attacker computes it). From the prevalence side that caps Table 1's count, which
+    The prevalence tables (`prevalence`: the three marts as the snapshot publishes them) count
+    patient-years, Table 1 patients; the link between them is that the patients with magnesium
+    at their latest scan are at most the patient-years with magnesium. From the prevalence side
+    that caps Table 1's count at the most patient-years the published marts allow, which
     `protect_table1` includes in its audit. From Table 1's side it sets a floor under the
-    patient-years: when Table 1 pins its count above the fewest the prevalence tables allow,
-    the floor could narrow a hidden prevalence cell that is already published in the snapshot,
-    so Table 1 withholds its magnesium counts instead (and the caller the correlations' counts):
-    with them hidden nothing in Table 1 says more than "at least none". This split is exact
-    because the two tables share that one sum (the projection of the joint constraints onto each
-    table is its own constraints plus one bound).
+    patient-years (the least the protected Table 1 allows for its count): when that floor is
+    above the least the marts allow on their own, the marts' hidden cells are audited again
+    with it, as the attacker would; if one of them would be narrowed below the policy (the
+    marts are already published in the snapshot and cannot change), Table 1 withholds its
+    magnesium counts and the caller the correlations' counts, so nothing in Table 1 says more
+    than "at least none". The split is exact: the two tables share that one sum, so the joint
+    constraints projected onto each table are its own constraints plus one bound.
     """
-    low, high = patient_years if patient_years is not None else (None, None)
+    low, high = patient_years(*prevalence) if prevalence is not None else (None, None)
     table = make_table()
     tally = protect_table1(table, sums, secondary, patient_years=high, pairs=pairs)
     total = MAGNESIUM + ("all",)
     if not secondary or low is None or tally.release is None or total not in tally.release:
         return LinkedTable1(table, tally, False)
-    if extent(tally.release, total).low <= low + 1e-6:
+    floor = extent(tally.release, total).low
+    if floor <= low + 1e-6 or attack_prevalence(*prevalence, policy(), at_least=floor).passed:
         return LinkedTable1(table, tally, False)
     table = make_table()
     tally = protect_table1(table, sums, secondary, patient_years=high, withhold=WITHHELD)

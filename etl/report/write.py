@@ -18,7 +18,6 @@ from . import charts, dataset, statistics, studies
 from ..disclosure import AGGREGATE_MARTS, PRIMARY, RULE_MARTS, SECONDARY
 from ..docs import dictionary_path
 from .bins import MG_BIN_MMOL_L, T_SCORE_BIN, magnesium_tscore_bins
-from ..disclosure.audit import patient_years
 from ..disclosure.prevalence import published_rows
 from .disclosure import (activate, count_text, deactivate, protect_bins, protect_table1_in_release, rule, shown_count,
                          small_cell_limit)
@@ -235,7 +234,7 @@ def _write_report(warehouse_path: Path, out_dir: Path, secondary: bool) -> Repor
     pairs = {c.variable: c.n for c in correlations if c.variable != "min_t_score"}
     linked = protect_table1_in_release(
         lambda: statistics.table1(frame), roc_sums(frame, outcome_categories), pairs,
-        patient_years(*prevalence_rows) if prevalence_rows else None, secondary)
+        prevalence_rows, secondary)
     table1, table1_tally = linked.table, linked.tally
     mg_all_hidden = ("mg_mmol_l", "present", "all") in table1_tally.hidden
     bins = magnesium_tscore_bins(frame)

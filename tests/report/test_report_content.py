@@ -288,7 +288,8 @@ def test_a_tiny_registry_shows_no_small_count(tiny, tmp_path):
     shown_counts = []
     for variable, cells in table1.items():
         for attrs, text in cells[2:-2]:
-            if variable == "n" or " (" in text and "%" in text:
+            # a level's count, with its percentage, or bare when the group's size is hidden
+            if variable == "n" or " (" in text and "%" in text or "=" in variable and re.fullmatch(r"[\d,]+", text):
                 if text not in ("suppressed", "–", ""):
                     shown_counts.append(integers(text.split(" (")[0])[0] if not text.startswith("<") else limit)
             if variable == "n" and 0 < categories.get(attrs["data-group"], limit) < limit:

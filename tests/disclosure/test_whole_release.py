@@ -89,3 +89,27 @@ def test_the_attacker_links_table1_to_the_patient_years_and_the_report_audits_th
     assert not withheld
     assert whole.passed, whole.recovered[:5]
     assert any(f.table == "table1" for f in whole.findings)
+
+
+def test_a_non_empty_cell_with_no_deficient_patient_has_at_least_one_who_is_not():
+    """Two cells of 5 and 6 patients, none deficient, under a shown total of 11: each count of
+    not-deficient patients alone could be 0 to 11 (a width of 11), but a cell of the mart is not
+    empty, so with 0 deficient each holds 1 to 10, as the attacker's single LP finds. Secondary
+    suppression must see that too (it hid nothing more before) and hide the total."""
+    def release() -> Release:
+        cells = Release(systems=("deficient", "not_deficient"), derived={"patients": ("deficient", "not_deficient")})
+        cells.add(("cell", "a"), [0, 5], nonempty=True)
+        cells.add(("cell", "b"), [0, 6], nonempty=True)
+        cells.add(("total",), [0, 11], nonempty=True)
+        cells.relate(("total",), [("cell", "a"), ("cell", "b")])
+        return cells
+
+    first = release()
+    assert primary(first, POLICY) == 2
+    result = audit(first, POLICY)
+    a = result.cells[("cell", "a")].intervals["not_deficient"]
+    assert (a.low, a.high) == (1, 10) and not result.passed
+    second = release()
+    primary(second, POLICY)
+    assert protect(second, POLICY).passed
+    assert second.hidden[second.index(("total",))]

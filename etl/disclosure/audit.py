@@ -25,8 +25,10 @@ import highspy
 import numpy as np
 from scipy.sparse import csc_matrix
 
+from .. import terminology
 from .linked import quiet_highs
 from .policy import Policy
+from .tables import UNGROUPED
 
 PREVALENCE = ("year", "sex", "age_band", "who_category")
 MARGIN = "all"
@@ -175,9 +177,45 @@ def _number(text: str) -> int | None:
     return int(match.group(0).replace(",", "")) if match else None
 
 
-def attack_prevalence(detail: list[dict], by_year: list[dict], grid: list[dict], policy: Policy) -> AttackResult:
-    """Intervals of every suppressed prevalence count, from the three published marts."""
+Target = tuple   # (table, key, count name, (terms, constant)): a suppressed count as an expression
+
+
+def _solve(eq: _Equations, targets: list[Target], policy: Policy) -> AttackResult:
+    result = AttackResult()
+    for _, _, _, (terms, _) in targets:
+        for k in terms:
+            eq.unknown(k)
+    for table, key, name, (terms, constant) in targets:
+        low, high = eq.interval(terms, constant)
+        result.findings.append(Finding(table, key, name, low, high, policy.protects(low, high)))
+    return result
+
+
+def attack_prevalence(detail: list[dict], by_year: list[dict], grid: list[dict], policy: Policy,
+                      at_least: float | None = None) -> AttackResult:
+    """Intervals of every suppressed prevalence count, from the three published marts (and, with
+    `at_least`, knowing that the patient-years are at least that many: what another table of
+    the release says of them)."""
     eq = _Equations()
+    targets, (terms, constant) = prevalence_model(eq, detail, by_year, grid)
+    if at_least is not None:
+        eq.equal({**terms, ("slack", "patient-years floor"): -1.0}, at_least - constant)
+    return _solve(eq, targets, policy)
+
+
+def patient_years(detail: list[dict], by_year: list[dict], grid: list[dict]) -> tuple[float, float]:
+    """The fewest and most patient-years with magnesium the published prevalence marts allow (the
+    sum of every cell), as the attacker computes it; the report bounds Table 1 by it."""
+    eq = _Equations()
+    _, total = prevalence_model(eq, detail, by_year, grid)
+    for k in total[0]:
+        eq.unknown(k)
+    return eq.interval(*total)
+
+
+def prevalence_model(eq: _Equations, detail: list[dict], by_year: list[dict], grid: list[dict]) -> tuple[list[Target], tuple]:
+    """The prevalence marts' equations in `eq`; the suppressed counts as targets, and the
+    expression of all patient-years (the sum of every cell's two counts)."""
     cells = {}
     for row in detail:
         key = tuple(row[k] for k in PREVALENCE)
@@ -214,16 +252,15 @@ def attack_prevalence(detail: list[dict], by_year: list[dict], grid: list[dict],
         for system, value in ((0, k), (1, n - k)):
             terms, constant = expression(members, system)
             eq.equal(terms, value - constant)
-    result = AttackResult()
-    targets = [("detail", key, [key]) for key, value in cells.items() if value is None]
-    targets += [(table, key, members) for table, key, row, members in published if _hidden(row)]
-    for table, key, members in targets:
+    def counts(members):
         pieces = [expression(members, system) for system in (0, 1)]
-        both = ({**pieces[0][0], **pieces[1][0]}, pieces[0][1] + pieces[1][1])
-        for name, (terms, constant) in (("deficient", pieces[0]), ("not_deficient", pieces[1]), ("patients", both)):
-            low, high = eq.interval(terms, constant)
-            result.findings.append(Finding(table, key, name, low, high, policy.protects(low, high)))
-    return result
+        return pieces + [({**pieces[0][0], **pieces[1][0]}, pieces[0][1] + pieces[1][1])]
+
+    hidden = [("detail", key, [key]) for key, value in cells.items() if value is None]
+    hidden += [(table, key, members) for table, key, row, members in published if _hidden(row)]
+    targets = [(table, key, name, piece) for table, key, members in hidden
+               for name, piece in zip(("deficient", "not_deficient", "patients"), counts(members))]
+    return targets, counts(list(cells))[2]
 
 
 def attack_report(folder: Path, policy: Policy, snapshot_conn=None) -> AttackResult:
@@ -241,10 +278,27 @@ def attack_report(folder: Path, policy: Policy, snapshot_conn=None) -> AttackRes
                 raise RuntimeError(f"the snapshot's {name} shows other cells than the report's CSV")
     html = _Tables((folder / "osteoreg-report.html").read_text(encoding="utf-8"))
     _check_by_year_page(html, by_year)
-    result = attack_prevalence(detail, by_year, grid, policy)
-    result.findings += attack_table1(_csv(folder / "table1_by_who_category.csv"), html, policy,
-                                     _csv(folder / "magnesium_tscore_bins.csv")).findings
-    return result
+    return attack_release(detail, by_year, grid, _csv(folder / "table1_by_who_category.csv"), html, policy,
+                          _csv(folder / "magnesium_tscore_bins.csv"))
+
+
+def attack_release(detail: list[dict], by_year: list[dict], grid: list[dict], table1: list[dict], html,
+                   policy: Policy, bins: list[dict]) -> AttackResult:
+    """The whole release in one linear programme: the prevalence marts (patient-years), Table 1,
+    the ROC's counts and the heat map (patients), and the link between the two populations:
+    Table 1's patients with magnesium are at most the patient-years with magnesium (each of
+    them had magnesium measured at a scan of some year, and the prevalence counts that year)."""
+    eq = _Equations()
+    targets, patient_year_total = prevalence_model(eq, detail, by_year, grid)
+    more, with_magnesium = table1_model(eq, table1, html, bins)
+    (years, years_constant), (patients, patients_constant) = patient_year_total, with_magnesium
+    if (MAGNESIUM_ALL in patients or patients_constant) and (years or years_constant):
+        link = {k: -v for k, v in years.items()}
+        for k, v in patients.items():
+            link[k] = link.get(k, 0.0) + v
+        link[("slack", "patients <= patient-years")] = 1.0
+        eq.equal(link, years_constant - patients_constant)
+    return _solve(eq, targets + more, policy)
 
 
 def _check_by_year_page(html: _Tables, by_year: list[dict]) -> None:
@@ -263,6 +317,18 @@ def _check_by_year_page(html: _Tables, by_year: list[dict]) -> None:
 def attack_table1(rows: list[dict], html: _Tables, policy: Policy, bins: list[dict]) -> AttackResult:
     """Table 1, the ROC's counts and the heat map, from the CSVs and the page."""
     eq = _Equations()
+    targets, _ = table1_model(eq, rows, html, bins)
+    return _solve(eq, targets, policy)
+
+
+MAGNESIUM_ALL = ("mg_mmol_l", "present", MARGIN)
+# Table 1's levels that count patients with a magnesium value (the flags are empty without one)
+MAGNESIUM_SUBSETS = ("mg_deficient", "mg_below_op_cutoff")
+
+
+def table1_model(eq: _Equations, rows: list[dict], html: _Tables, bins: list[dict]) -> tuple[list[Target], tuple]:
+    """Table 1's, the ROC's and the heat map's equations in `eq`; the suppressed counts as
+    targets, and the expression of Table 1's patients with magnesium."""
     groups = list(dict.fromkeys(r["category"] for r in rows))
     parts = [g for g in groups if g != MARGIN]
     variables: dict[str, dict[str, dict[str, int | None]]] = {}
@@ -292,16 +358,21 @@ def attack_table1(rows: list[dict], html: _Tables, policy: Policy, bins: list[di
         eq.equal(terms, equals - constant)
 
     targets = []
+    groups = groups + [UNGROUPED]   # the patients of `all` in no group: never printed, maybe none
+    parts = parts + [UNGROUPED]
     for group in groups:
         if patients.get(group) is None:
             eq.unknown(("n", group))
-            targets.append(("table1", ("n", group), ({("n", group): 1.0}, 0.0)))
-    add(*[(1, term(("n", g), patients[g])) for g in parts], (-1, term(("n", MARGIN), patients[MARGIN])))
+            if group != UNGROUPED:   # an unprinted column, not a suppressed one: bounded, not attacked
+                targets.append(("table1", ("n", group), ({("n", group): 1.0}, 0.0)))
+    add(*[(1, term(("n", g), patients.get(g))) for g in parts], (-1, term(("n", MARGIN), patients[MARGIN])))
     for name, levels in variables.items():
         for group in groups:
             pieces = [(1, term((name, level, group), levels[level].get(group))) for level in levels]
             pieces.append((1, ({(name, "rest", group): 1.0}, 0.0)))
             add(*pieces, (-1, term(("n", group), patients.get(group))))
+            if group == UNGROUPED:
+                continue
             for level in levels:
                 if levels[level].get(group) is None:
                     targets.append(("table1", (name, level, group), ({(name, level, group): 1.0}, 0.0)))
@@ -312,13 +383,29 @@ def attack_table1(rows: list[dict], html: _Tables, policy: Policy, bins: list[di
                 (-1, term((name, level, MARGIN), values.get(MARGIN) if level != "rest" else None)))
     roc = html.tables.get("magnesium-roc")
     if roc and "mg_mmol_l" in variables and len(roc) > 1:
-        outcomes = _number(roc[1][1])
-        if outcomes is not None:
-            groups_with_outcome = [g for g in parts if g in ("osteoporosis", "severe_osteoporosis")]
-            add(*[(1, term(("mg_mmol_l", "present", g), variables["mg_mmol_l"]["present"].get(g)))
-                  for g in groups_with_outcome], equals=float(outcomes))
+        # the ROC's patients are the WHO groups' patients with magnesium, its outcomes the
+        # osteoporosis groups' (Table 1's groups are the categories that apply)
+        for column, members in ((0, terminology.who_categories()), (1, terminology.osteoporosis_categories())):
+            count = _number(roc[1][column])
+            if count is not None:
+                add(*[(1, term(("mg_mmol_l", "present", g), variables["mg_mmol_l"]["present"].get(g)))
+                      for g in parts if g in members], equals=float(count))
+    if "mg_mmol_l" in variables:
+        for name in MAGNESIUM_SUBSETS:
+            for group in groups:
+                if name in variables and "True" in variables[name]:
+                    # flagged <= with magnesium, as flagged + slack = with magnesium
+                    add((1, term((name, "True", group), variables[name]["True"].get(group))),
+                        (1, ({("slack", name, group): 1.0}, 0.0)),
+                        (-1, term(("mg_mmol_l", "present", group), variables["mg_mmol_l"]["present"].get(group))))
     spearman = {r[0]: r for r in html.tables.get("spearman", [])[1:]}
     paired = next((_number(r[1]) for label, r in spearman.items() if label.startswith("Lowest T-score")), None)
+    if "mg_mmol_l" in variables:   # a correlation's pairs are among the patients with magnesium
+        for label, r in spearman.items():
+            n = _number(r[1])
+            if n is not None and not label.startswith("Lowest T-score"):
+                add((1, term(MAGNESIUM_ALL, variables["mg_mmol_l"]["present"].get(MARGIN))),
+                    (-1, ({("slack", "pairs", label): 1.0}, 0.0)), equals=float(n))
     if bins and paired is not None:
         shown = 0.0
         hidden = []
@@ -331,11 +418,6 @@ def attack_table1(rows: list[dict], html: _Tables, policy: Policy, bins: list[di
             else:
                 shown += int(b["patients"])
         eq.equal({k: 1.0 for k in hidden}, paired - shown)
-    result = AttackResult()
-    for table, key, (terms, constant) in targets:
-        for k in terms:
-            eq.unknown(k)
-    for table, key, (terms, constant) in targets:
-        low, high = eq.interval(terms, constant)
-        result.findings.append(Finding(table, key, "patients", low, high, policy.protects(low, high)))
-    return result
+    present = variables.get("mg_mmol_l", {}).get("present", {})
+    with_magnesium = term(MAGNESIUM_ALL, present.get(MARGIN)) if "mg_mmol_l" in variables else ({}, 0.0)
+    return [(table, key, "patients", piece) for table, key, piece in targets], with_magnesium

@@ -67,6 +67,7 @@ class Release:
     suppressible: list[bool] = field(default_factory=list)              # False: printed elsewhere too
     reason: list[str | None] = field(default_factory=list)
     relations: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
+    at_most: set[int] = field(default_factory=set)    # relations that are total <= sum(parts)
     _index: dict[Hashable, int] = field(default_factory=dict)
 
     def add(self, key: Hashable, counts: Sequence[float | None] | None, *, hidden: bool = False,
@@ -93,6 +94,15 @@ class Release:
             return
         indices = tuple(self._index[p] for p in parts if p in self._index)
         self.relations.append((self._index[total], indices))
+
+    def relate_at_most(self, total: Hashable, parts: Iterable[Hashable]) -> None:
+        """total <= sum(parts): what links counts of different populations (patients with
+        magnesium at their latest scan are at most the patient-years with magnesium), or a subset
+        to its set (deficient patients to those with a value)."""
+        before = len(self.relations)
+        self.relate(total, parts)
+        if len(self.relations) > before:
+            self.at_most.add(before)
 
     def index(self, key: Hashable) -> int:
         return self._index[key]
@@ -153,6 +163,7 @@ class _System:
         self.rows = rows
         position = {cell: j for j, cell in enumerate(cells)}
         data, row_index, col_index, rhs = [], [], [], []
+        lower_open = np.asarray([relation in release.at_most for relation in rows], dtype=bool)
         for r, relation in enumerate(rows):
             total, parts = release.relations[relation]
             known = 0.0
@@ -176,9 +187,12 @@ class _System:
         lp.col_cost_ = np.zeros(len(cells))
         # a cell known to be non-empty has at least 1 in its only system (several: see `audit`)
         single = len(release.systems) == 1
-        lp.col_lower_ = np.asarray([1.0 if single and release.nonempty[c] else 0.0 for c in cells])
+        self.lower = np.asarray([1.0 if single and release.nonempty[c] else 0.0 for c in cells])
+        lp.col_lower_ = self.lower.copy()
         lp.col_upper_ = np.full(len(cells), _INF)
-        lp.row_lower_ = lp.row_upper_ = np.asarray(rhs, dtype=float)
+        upper = np.asarray(rhs, dtype=float)   # total - sum(parts) = rhs, or <= rhs
+        lp.row_upper_ = upper
+        lp.row_lower_ = np.where(lower_open, -_INF, upper)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_ = matrix.indptr
         lp.a_matrix_.index_ = matrix.indices
@@ -203,6 +217,14 @@ class _System:
         np.minimum(self.low, x, out=self.low)
         np.maximum(self.high, x, out=self.high)
         return "optimal", float(self.highs.getInfo().objective_function_value)
+
+    def at_least_one(self, j: int) -> None:
+        """Cell j's count is at least 1 (deduced from the other systems; see `_deduce_nonempty`);
+        the points seen so far may break that, so they are forgotten."""
+        self.highs.changeColsBounds(1, np.asarray([j], dtype=np.int32), np.asarray([1.0]), np.asarray([_INF]))
+        self.lower[j] = 1.0
+        self.low[:] = np.inf
+        self.high[:] = -np.inf
 
     def row_duals(self) -> np.ndarray:
         return np.asarray(self.highs.getSolution().row_dual)
@@ -233,6 +255,30 @@ class _System:
                 total, parts = self.release.relations[self.rows[r]]
                 pinning.update(c for c in (total,) + parts if not self.release.hidden[c])
         return bound, tuple(sorted(pinning))
+
+
+def _deduce_nonempty(release: Release, systems: list[_System], cells: list[int]) -> None:
+    """A non-empty cell of several systems has at least 1 in one of them: when every other
+    system's count of it cannot reach 1, this one's is at least 1. The attacker's single LP
+    holds the sum constraint itself; each system's LP here gets the bounds it implies (until
+    nothing changes), so the audit is not more optimistic than the attacker (a cell with no
+    deficient patient, for one, has at least one who is not)."""
+    if len(systems) < 2:
+        return
+    nonempty = [j for j, cell in enumerate(cells) if release.nonempty[cell]]
+    changed = True
+    while changed:
+        changed = False
+        for j in nonempty:
+            for s, system in enumerate(systems):
+                if system.lower[j] >= 1.0:
+                    continue
+                others = [o for o in systems if o is not system]
+                if all(o.lower[j] < 1.0 and (o.high[j] < 1.0 - _EPS and o.bound(j, upper=True)[0] < 1.0 - _EPS)
+                       for o in others):
+                    system.at_least_one(j)
+                    system.explore()
+                    changed = True
 
 
 def _components(release: Release) -> list[tuple[list[int], list[int]]]:
@@ -286,6 +332,7 @@ def audit(release: Release, policy: Policy, proven: dict | None = None, stop_aft
         systems = [_System(release, s, cells, rows) for s in range(len(names))]
         for system in systems:
             system.explore()
+        _deduce_nonempty(release, systems, cells)
         exact: dict[tuple[int, int, bool], tuple[float, tuple[int, ...]]] = {}
 
         def interval(s: int, j: int, need_exact: bool) -> Interval:
@@ -340,6 +387,22 @@ def audit(release: Release, policy: Policy, proven: dict | None = None, stop_aft
             failing += not protected
         solves += sum(system.solves for system in systems)
     return Audit(results, solves)
+
+
+def extent(release: Release, key: Hashable, system: int = 0) -> Interval:
+    """The lowest and highest value of one cell's count the release allows an attacker."""
+    i = release.index(key)
+    if not release.hidden[i]:
+        value = release.values[i][system]
+        return Interval(value, value)
+    for cells, rows in _components(release):
+        if i in cells:
+            if not rows:
+                return Interval(0.0, math.inf)
+            lp = _System(release, system, cells, rows)
+            j = cells.index(i)
+            return Interval(lp.bound(j, upper=False)[0], lp.bound(j, upper=True)[0])
+    raise AssertionError(f"hidden cell {key!r} is in no component")
 
 
 def primary(release: Release, policy: Policy) -> int:

@@ -102,6 +102,15 @@ def _rows(conn, table: str) -> list[dict]:
     return [dict(zip(names, values)) for values in cursor.fetchall()]
 
 
+def published_rows(conn) -> tuple[list[dict], list[dict], list[dict]] | None:
+    """The three prevalence marts of an open snapshot as published (rows as dicts), or None."""
+    present = {name for name, in conn.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()}
+    if not set(AGGREGATE_MARTS) <= present:
+        return None
+    return _rows(conn, DETAIL), _rows(conn, BY_YEAR), _rows(conn, GRID)
+
+
 def protect_published_prevalence(conn, policy: Policy | None = None, secondary: bool = True) -> Protection | None:
     """Apply secondary suppression to the prevalence marts of an open snapshot, in place, under
     the policy of the build (its marts.rules_in_effect) unless one is given.

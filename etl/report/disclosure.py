@@ -7,9 +7,13 @@ the binned picture of magnesium against the T-score, and prints hidden counts as
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+import math
 from dataclasses import dataclass
 
-from ..disclosure import Policy
+from ..disclosure import SECONDARY, Policy
+from ..disclosure.audit import attack_prevalence, patient_years
+from ..disclosure.linked import Release, extent
 from ..disclosure.policy import policy_from
 from ..errors import UsageError
 from ..rules import RulesInEffect, load_rules
@@ -84,16 +88,33 @@ class Suppressions:
     primary: int
     secondary: int
     hidden: frozenset = frozenset()    # the release's keys that are hidden (printable or not)
+    release: Release | None = None     # the protected release (for the whole-release check)
 
 
-def protect_table1(table, outcome_groups: tuple[str, ...] = (), outcome_counts: dict | None = None,
-                   secondary: bool = True) -> Suppressions:
+# Table 1's cells that count patients among those with magnesium (the flags are empty without a
+# value): each is at most the patients with magnesium of its column.
+MAGNESIUM = ("mg_mmol_l", "present")
+MAGNESIUM_SUBSETS = (("mg_deficient", "True"), ("mg_below_op_cutoff", "True"))
+
+
+def protect_table1(table, sums: Mapping[str, tuple[int, Sequence[str]]] | None = None,
+                   secondary: bool = True, patient_years: float | None = None,
+                   withhold: Sequence[tuple] = (), pairs: Mapping[str, int] | None = None) -> Suppressions:
     """Hide Table 1's small cells and every cell that would give one away, in place.
 
     Cells: each group's patients, each continuous variable's patients with a value, each shown
-    level of a categorical variable; the groups sum to `all`, and within a group each variable's
-    cells and its unprinted rest sum to the group's patients. A hidden continuous cell hides its
-    statistic; a hidden patient count hides nothing else by itself (the audit decides).
+    level of a categorical variable; the groups (and the patients in no group) sum to `all`, and
+    within a group each variable's cells and its unprinted rest sum to the group's patients. A
+    hidden continuous cell hides its statistic; a hidden patient count hides nothing else by
+    itself (the audit decides). `sums` names counts printed elsewhere that are sums of Table 1's
+    patients with magnesium over some groups (the ROC's patients and outcomes): name -> (count,
+    groups); each is a cell ("roc", name) of the same release. `patient_years` is the most
+    patient-years with magnesium the published prevalence tables allow: a cap on the patients
+    with magnesium (each of them is one of those patient-years). `withhold` names (variable,
+    level) rows to hide in every column whatever their size, with the ROC's counts (the
+    report does when Table 1 would raise the attacker's floor on the patient-years). `pairs`
+    are printed counts of patients with magnesium and another value (the correlations' n): at
+    most the patients with magnesium.
     """
     groups = [g for g in table.groups if g != "all"]
     rows = {row.variable: row for row in table.rows}
@@ -111,18 +132,25 @@ def protect_table1(table, outcome_groups: tuple[str, ...] = (), outcome_counts: 
             counts = {g: int((row.values.get(g) or {}).get("n", 0)) for g in table.groups}
         variables.setdefault(variable, {})[level] = counts
         where[(variable, level)] = row
-    extra = ()
-    if outcome_counts is not None and "mg_mmol_l" in variables:
-        parts = [("mg_mmol_l", "present", g) for g in outcome_groups if g in groups]
-        extra = ((("roc", "outcomes"), int(outcome_counts["outcomes"]), parts),)
-    release = grouped_release(groups, "all", patients, variables, extra)
+    extra = tuple((("roc", name), int(count), [("mg_mmol_l", "present", g) for g in members if g in groups])
+                  for name, (count, members) in (sums or {}).items()) if "mg_mmol_l" in variables else ()
+    subsets = tuple((small, MAGNESIUM) for small in MAGNESIUM_SUBSETS if small[0] in variables) \
+        if MAGNESIUM[0] in variables else ()
+    caps = ((("prevalence", "patient_years"), patient_years, MAGNESIUM + ("all",)),) \
+        if MAGNESIUM[0] in variables and patient_years is not None and math.isfinite(patient_years) else ()
+    floors = tuple((("pairs", name), int(n), MAGNESIUM + ("all",)) for name, n in (pairs or {}).items()
+                   if n is not None) if MAGNESIUM[0] in variables else ()
+    release = grouped_release(groups, "all", patients, variables, extra, subsets, caps, floors)
+    for key, publishable in zip(release.keys, release.publishable):
+        if publishable and (key[:2] in withhold or (key[0] == "roc" and withhold)):
+            release.hide(key, SECONDARY)   # hidden to protect another table's cells
     protect_release(release, policy(), secondary)
     tally = {"primary": 0, "secondary": 0}
     for key in release.suppressed():
         tally[release.reason[release.index(key)]] += 1
         if key[0] == PATIENTS:
             row, group = rows[PATIENTS], key[1]
-        elif key[0] == "roc":
+        elif key[0] in ("roc", "prevalence", "pairs"):
             continue
         else:
             row, group = where[(key[0], key[1])], key[2]
@@ -134,7 +162,53 @@ def protect_table1(table, outcome_groups: tuple[str, ...] = (), outcome_counts: 
                     row.values[group].pop("percent", None)
                     row.cells[group] = row.cells[group].split(" (")[0]
     return Suppressions(tally["primary"], tally["secondary"],
-                        frozenset(k for k, h in zip(release.keys, release.hidden) if h))
+                        frozenset(k for k, h in zip(release.keys, release.hidden) if h), release)
+
+
+# What Table 1 withholds when its magnesium counts would narrow the prevalence tables' hidden
+# patient-years (the patients with magnesium, its flags, and with them the ROC's counts).
+WITHHELD = (MAGNESIUM,) + MAGNESIUM_SUBSETS
+
+
+@dataclass(frozen=True)
+class LinkedTable1:
+    table: object
+    tally: Suppressions
+    withheld: bool      # the magnesium counts were withheld for the prevalence tables' sake
+
+
+def protect_table1_in_release(make_table: Callable[[], object], sums, pairs: Mapping[str, int] | None,
+                              prevalence: tuple[list[dict], list[dict], list[dict]] | None,
+                              secondary: bool = True) -> LinkedTable1:
+    """Table 1 protected as part of the whole release, not on its own.
+
+    The prevalence tables (`prevalence`: the three marts as the snapshot publishes them) count
+    patient-years, Table 1 patients; the link between them is that the patients with magnesium
+    at their latest scan are at most the patient-years with magnesium. From the prevalence side
+    that caps Table 1's count at the most patient-years the published marts allow, which
+    `protect_table1` includes in its audit. From Table 1's side it sets a floor under the
+    patient-years (the least the protected Table 1 allows for its count): when that floor is
+    above the least the marts allow on their own, the marts' hidden cells are audited again
+    with it, as the attacker would; if one of them would be narrowed below the policy (the
+    marts are already published in the snapshot and cannot change), Table 1 withholds its
+    magnesium counts and the caller the correlations' counts, so nothing in Table 1 says more
+    than "at least none". The split is exact: the two tables share that one sum, so the joint
+    constraints projected onto each table are its own constraints plus one bound.
+    """
+    low, high = patient_years(*prevalence) if prevalence is not None else (None, None)
+    table = make_table()
+    tally = protect_table1(table, sums, secondary, patient_years=high, pairs=pairs)
+    total = MAGNESIUM + ("all",)
+    if not secondary or low is None or tally.release is None or total not in tally.release:
+        return LinkedTable1(table, tally, False)
+    floor = extent(tally.release, total).low
+    if floor <= low + 1e-6 or attack_prevalence(*prevalence, policy(), at_least=floor).passed:
+        return LinkedTable1(table, tally, False)
+    table = make_table()
+    tally = protect_table1(table, sums, secondary, patient_years=high, withhold=WITHHELD)
+    if extent(tally.release, total).low > low + 1e-6:   # a bug guard: withheld, nothing sets a floor
+        raise RuntimeError("Table 1 still pins its patients with magnesium after withholding them")
+    return LinkedTable1(table, tally, True)
 
 
 def protect_bins(bins: dict[tuple, int], total: int, secondary: bool = True) -> tuple[set[tuple], Suppressions]:

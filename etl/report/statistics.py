@@ -231,15 +231,24 @@ class MagnesiumRoc:
     curve: pd.DataFrame | None          # false positive rate, true positive rate, threshold
 
 
+def roc_population(frame: pd.DataFrame) -> pd.DataFrame:
+    """The patients of the magnesium ROC: those with magnesium whose category that applies is a
+    WHO category (the WHO criteria apply: 50 or older, or postmenopausal), as the risk models'
+    outcome is defined (`who_criteria_apply`). Its counts are sums of Table 1's cells (the WHO
+    groups' patients with magnesium), which the disclosure audit relies on."""
+    return frame[frame["mg_mmol_l"].notna() & frame["iscd_category"].isin(WHO_CATEGORIES)]
+
+
 def magnesium_roc(frame: pd.DataFrame, outcome_categories: tuple[str, ...]) -> MagnesiumRoc:
-    """Magnesium alone for densitometric osteoporosis, lower magnesium meaning higher risk."""
+    """Magnesium alone for densitometric osteoporosis where the WHO criteria apply, lower
+    magnesium meaning higher risk."""
     from sklearn.metrics import roc_curve
 
     limit = small_cell_limit()
     cutoff = float(rule("mg_op_cutoff_at_or_below_mmol_l"))
-    rows = frame[frame["mg_mmol_l"].notna()]
+    rows = roc_population(frame)
     mg = rows["mg_mmol_l"].astype("float64").to_numpy()
-    outcome = rows["who_category"].isin(outcome_categories).to_numpy()
+    outcome = rows["iscd_category"].isin(outcome_categories).to_numpy()
     positives, negatives = int(outcome.sum()), int((~outcome).sum())
     if positives < limit or negatives < limit:
         return MagnesiumRoc(shown_count(len(mg), limit), shown_count(positives, limit), None, None, None, None,

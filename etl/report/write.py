@@ -18,7 +18,9 @@ from . import charts, dataset, statistics, studies
 from ..disclosure import AGGREGATE_MARTS, PRIMARY, RULE_MARTS, SECONDARY
 from ..docs import dictionary_path
 from .bins import MG_BIN_MMOL_L, T_SCORE_BIN, magnesium_tscore_bins
-from .disclosure import activate, count_text, deactivate, protect_bins, protect_table1, rule, shown_count, small_cell_limit
+from ..disclosure.prevalence import published_rows
+from .disclosure import (activate, count_text, deactivate, protect_bins, protect_table1_in_release, rule, shown_count,
+                         small_cell_limit)
 from .render import render
 
 REPORT_FILE = "osteoreg-report.html"
@@ -178,6 +180,14 @@ def _tally(conn) -> dict[str, int]:
     return tally
 
 
+def roc_sums(frame, outcome_categories: tuple[str, ...]) -> dict[str, tuple[int, list[str]]]:
+    """The ROC's printed counts as sums of Table 1's groups' patients with magnesium: its patients
+    are the WHO groups' (the criteria apply), its outcomes the osteoporosis groups'."""
+    population = statistics.roc_population(frame)
+    return {"patients": (len(population), list(dataset.WHO_CATEGORIES)),
+            "outcomes": (int(population["iscd_category"].isin(outcome_categories).sum()), list(outcome_categories))}
+
+
 def write_report(warehouse_path: Path, out_dir: Path, secondary: bool = True) -> ReportResult:
     """Write `osteoreg-report.html`, `marts/*.csv` (aggregates only), the analysis tables and the
     data dictionary; every figure passes disclosure control (`etl.report.disclosure`).
@@ -214,36 +224,44 @@ def _write_report(warehouse_path: Path, out_dir: Path, secondary: bool) -> Repor
         csvs = _export_marts(conn, out_dir / MARTS_FOLDER)
         age_bands = dataset.age_band_labels(conn)
         prevalence_tally = _tally(conn)
+        prevalence_rows = published_rows(conn)
         studies_section = studies.section(conn, out_dir)
 
+    correlations = statistics.spearman(frame)
     suppression_started = time.perf_counter()
-    table1 = statistics.table1(frame)
     with_mg = frame[frame["mg_mmol_l"].notna()]
-    positives = int(with_mg["who_category"].isin(outcome_categories).sum())
-    table1_tally = protect_table1(table1, outcome_categories, {"outcomes": positives}, secondary)
+    # the correlations' pairs with a BMD site are among Table 1's patients with magnesium (those
+    # with the lowest T-score are all of them: that count is Table 1's own, hidden with it below)
+    pairs = {c.variable: c.n for c in correlations if c.variable != "min_t_score"}
+    linked = protect_table1_in_release(
+        lambda: statistics.table1(frame), roc_sums(frame, outcome_categories), pairs,
+        prevalence_rows, secondary)
+    table1, table1_tally = linked.table, linked.tally
     mg_all_hidden = ("mg_mmol_l", "present", "all") in table1_tally.hidden
     bins = magnesium_tscore_bins(frame)
     bins_hidden, bins_tally = protect_bins(
         {(r.mg_from_mmol_l, r.t_score_from): int(r.patients) for r in bins.itertuples(index=False)},
         int(bins["patients"].sum()), secondary) if len(bins) and not mg_all_hidden else (set(), None)
-    if bins_tally is not None and "all" in bins_tally.hidden:
-        bins = bins.iloc[0:0]   # withheld: not even which bins hold patients is published
+    if mg_all_hidden or (bins_tally is not None and "all" in bins_tally.hidden):
+        # withheld: the bins sum to Table 1's patients with magnesium (every analysis-set patient
+        # has a T-score), so with that count hidden the picture would print it; and with no
+        # pattern that protects the bins, not even which bins hold patients is published
+        bins = bins.iloc[0:0]
     if len(bins):
         bins["patients"] = [None if (r.mg_from_mmol_l, r.t_score_from) in bins_hidden else int(r.patients)
                             for r in bins.itertuples(index=False)]
         bins["patients"] = bins["patients"].astype("Int64")
     suppression_seconds = time.perf_counter() - suppression_started
 
-    correlations = statistics.spearman(frame)
     if mg_all_hidden:   # the pairs with the T-score are Table 1's patients with magnesium
-        for c in correlations:
-            if c.variable == "min_t_score":
+        for c in correlations:   # (all pairs, when withheld: each count is a floor under it)
+            if c.variable == "min_t_score" or linked.withheld:
                 c.n, c.rho, c.ci_low, c.ci_high, c.p_value = None, None, None, None, None
     roc = statistics.magnesium_roc(frame, outcome_categories)
-    if mg_all_hidden:
-        roc.n = None
     if ("roc", "outcomes") in table1_tally.hidden:
         roc.n_outcomes = None
+    if ("roc", "patients") in table1_tally.hidden:
+        roc.n = None
 
     grid = _grid(grid_rows)
     figures = {"chart-prevalence-trend": charts.prevalence_trend(by_year),

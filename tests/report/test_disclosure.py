@@ -21,8 +21,17 @@ from .page import Page
 pytestmark = pytest.mark.slow
 
 POLICY = load_policy(None)
-# Columns of the report's CSVs that hold counts of patients (or patient-years).
-COUNT_COLUMNS = {"n_assessed", "n_deficient", "n", "count", "patients"}
+# Columns of the report's CSVs that hold counts of patients (or patient-years): these, and any
+# other named n or n_* or *_n (the paper's own n excepted: it is the paper's figure, not ours).
+COUNT_COLUMNS = {"n_assessed", "n_deficient", "n", "count", "patients", "analysed"}
+PUBLISHED_ELSEWHERE = {"paper_n"}
+# Headings of the page's table columns that hold counts of patients (or assessments).
+COUNT_HEADINGS = {"patients", "with osteoporosis", "deficient", "assessments", "registry n"}
+
+
+def _is_count_column(name: str) -> bool:
+    return name not in PUBLISHED_ELSEWHERE and (
+        name in COUNT_COLUMNS or name.startswith("n_") or name.endswith("_n"))
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +44,6 @@ def _attack(report, warehouse):
         return attack_report(report.html.parent, POLICY, conn)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open in issue 14: since Table 1 groups by the category that applies (issue 12), the attacker's "
-    "link between the ROC's outcome count (WHO categories) and Table 1's groups is inconsistent on "
-    "the demo (LP infeasible); the link must use the same grouping"))
 def test_the_attacker_recovers_nothing_from_the_demo_report(demo, demo_report):
     attack = _attack(demo_report, demo.path)
     assert attack.passed, attack.recovered[:5]
@@ -54,10 +59,6 @@ def test_the_attacker_recovers_nothing_from_a_tiny_registry(tiny, tiny_report):
     assert len([f for f in attack.findings if f.table == "detail"]) >= 30
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open in issue 14: since Table 1 groups by the category that applies (issue 12), the attacker's "
-    "link between the ROC's outcome count (WHO categories) and Table 1's groups is inconsistent on "
-    "the demo (LP infeasible); the link must use the same grouping"))
 def test_the_attacker_recovers_cells_when_secondary_suppression_is_off(demo, tmp_path):
     """Primary suppression alone is what the review broke: subtraction recovers hidden cells."""
     warehouse = demo.copy_to(tmp_path / "warehouse")
@@ -81,7 +82,7 @@ def _count_cells(folder) -> list[tuple[str, str, int]]:
     for path in sorted(folder.rglob("*.csv")):
         with path.open(encoding="utf-8") as handle:
             for row in csv.DictReader(handle):
-                for column in COUNT_COLUMNS & set(row):
+                for column in filter(_is_count_column, row):
                     if row[column] not in ("", None):
                         found.append((path.name, column, int(float(row[column]))))
     return found
@@ -97,8 +98,14 @@ def _html_counts(page: Page) -> list[int]:
                 if table in ("table-1",) and re.fullmatch(r"[\d,]+", head) and not attrs.get(
                         "data-variable", "").endswith(("_l", "_ml", "scan", "bmi")):
                     counts.append(int(head.replace(",", "")))
-    for _, cells in page.body_rows("prevalence-by-year"):
-        counts += [int(t.replace(",", "")) for _, t in cells[1:3] if re.fullmatch(r"[\d,]+", t)]
+    for table, rows in page.tables.items():   # every column headed as a count, in every table
+        if not rows:
+            continue
+        headings = [text for _, text in rows[0][1]]
+        for _, cells in rows[1:]:
+            for heading, (_, text) in zip(headings, cells):
+                if heading in COUNT_HEADINGS and re.fullmatch(r"[\d,]+", text):
+                    counts.append(int(text.replace(",", "")))
     return counts
 
 

@@ -184,8 +184,11 @@ def test_table1_counts_and_tests_recomputed_independently(page, latest, demo_rep
 def test_roc_and_correlations_recomputed_independently(demo, page, latest):
     from sklearn.metrics import roc_auc_score
 
+    # the patients to whom the WHO criteria apply (their category that applies is a WHO one)
     with_mg = latest.dropna(subset=["mg_mmol_l"])
-    outcome = with_mg["who_category"].isin(terminology.osteoporosis_categories())
+    with_mg = with_mg[with_mg["iscd_category"].isin(terminology.who_categories())]
+    outcome = with_mg["iscd_category"].isin(terminology.osteoporosis_categories())
+    assert (with_mg["who_category"] != with_mg["iscd_category"]).sum() == 0 and len(with_mg) < len(latest)
     (_, youden), (_, published) = page.body_rows("magnesium-roc")
     assert number(youden[0][1]) == len(with_mg) and number(youden[1][1]) == outcome.sum()
     assert youden[2][1] == f"{roc_auc_score(outcome, -with_mg['mg_mmol_l']):.3f}"
@@ -284,7 +287,8 @@ def test_a_tiny_registry_shows_no_small_count(tiny, tmp_path):
     shown_counts = []
     for variable, cells in table1.items():
         for attrs, text in cells[2:-2]:
-            if variable == "n" or " (" in text and "%" in text:
+            # a level's count, with its percentage, or bare when the group's size is hidden
+            if variable == "n" or " (" in text and "%" in text or "=" in variable and re.fullmatch(r"[\d,]+", text):
                 if text not in ("suppressed", "–", ""):
                     shown_counts.append(integers(text.split(" (")[0])[0] if not text.startswith("<") else limit)
             if variable == "n" and 0 < categories.get(attrs["data-group"], limit) < limit:

@@ -14,8 +14,8 @@ if not EXTERNAL.exists():  # CI clones main with shared/ beside it
 
 @pytest.fixture
 def secret(monkeypatch) -> str:
-    monkeypatch.setenv("OSTEOREG_SECRET", "test-secret")
-    return "test-secret"
+    monkeypatch.setenv("OSTEOREG_SECRET", "test-secret-of-at-least-32-characters")
+    return "test-secret-of-at-least-32-characters"
 
 
 @pytest.fixture

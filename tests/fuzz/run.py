@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--bound", type=float, default=60.0, help="seconds one file may take")
     args = parser.parse_args(argv)
-    os.environ.setdefault("OSTEOREG_SECRET", "fuzz-secret-of-some-length")
+    os.environ.setdefault("OSTEOREG_SECRET", "fuzz-secret-of-at-least-32-characters")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="osteoreg-fuzz-"))
     try:
         findings = run(generate(args.seed, args.n), workdir, bound=args.bound)

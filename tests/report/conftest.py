@@ -50,7 +50,7 @@ def demo(tmp_path_factory) -> Demo:
     from etl.synth.mixed import write_mixed
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OSTEOREG_SECRET", "report-test-secret")
+        patch.setenv("OSTEOREG_SECRET", "report-test-secret-of-at-least-32-characters")
         root = tmp_path_factory.mktemp("report_demo")
         write_mixed(root / "input", n_patients=DEMO_PATIENTS, seed=DEMO_SEED)
         path = root / "osteoreg.duckdb"
@@ -70,7 +70,7 @@ def tiny(tmp_path_factory) -> Path:
     from etl.synth.flat import write_flat
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OSTEOREG_SECRET", "report-test-secret")
+        patch.setenv("OSTEOREG_SECRET", "report-test-secret-of-at-least-32-characters")
         root = tmp_path_factory.mktemp("report_tiny")
         write_flat(root / "input", n_patients=TINY_PATIENTS, seed=7, messy=False)
         path = root / "osteoreg.duckdb"

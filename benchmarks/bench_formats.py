@@ -102,7 +102,7 @@ def ingest(workdir: Path, fmt: str, folder: Path) -> dict:
         shutil.rmtree(warehouse.parent)
     warehouse.parent.mkdir(parents=True)
     done = subprocess.run([sys.executable, "-c", _CHILD, str(warehouse), str(folder)], capture_output=True,
-                          text=True, env={**os.environ, "OSTEOREG_SECRET": "bench"})
+                          text=True, env={**os.environ, "OSTEOREG_SECRET": "bench-secret-of-at-least-32-characters"})
     if done.returncode != 0:
         raise SystemExit(f"ingest of {fmt} failed: {done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -36,7 +36,7 @@ import shutil
 import duckdb
 import yaml
 
-from .errors import InputError, OsteoregError
+from .errors import InputError, OsteoregError, UsageError
 
 DEFAULT_NAMESPACE = "default"
 SETTINGS_SUFFIX = ".identity.yaml"
@@ -45,7 +45,7 @@ FORMAT_GROUPS = {"csv": "flat", "tsv": "flat", "parquet": "flat", "hl7v2": "hl7v
                  "fhir_json": "fhir", "fhir_ndjson": "fhir"}
 KEY_HEX_CHARS = 16  # 64 bits: collision odds for 10M patients about 3e-6; short enough to read
 _BLOCK = 64          # SHA-256 block size in bytes (RFC 2104)
-MIN_SECRET_FILE_BYTES = 32  # 128 bits as hex; the file osteoreg writes holds 64 hex digits (256 bits)
+MIN_SECRET_BYTES = 32  # 128 bits as hex, in the file or $OSTEOREG_SECRET; osteoreg writes 64 hex digits (256 bits)
 
 
 def secret_path(warehouse_path: Path) -> Path:
@@ -57,21 +57,26 @@ def load_secret(warehouse_path: Path) -> bytes:
     """The HMAC secret: $OSTEOREG_SECRET, else the file beside the warehouse (made on first use)."""
     from_env = os.environ.get("OSTEOREG_SECRET")
     if from_env is not None and from_env.strip():
+        if len(from_env.strip()) < MIN_SECRET_BYTES:
+            # As for the file: a short key lets anyone recompute the keys from guessed ids.
+            raise UsageError(f"OSTEOREG_SECRET holds only {len(from_env.strip())} characters; a key needs at least "
+                             f"{MIN_SECRET_BYTES} (for example `openssl rand -hex 32`), or unset it to use the "
+                             "secret file beside the warehouse.")
         return from_env.encode("utf-8")
     if from_env is not None and from_env != "":
-        raise OsteoregError("OSTEOREG_SECRET holds only white space; set it to a long random value or unset it "
-                            "to use the secret file beside the warehouse.")
+        raise UsageError("OSTEOREG_SECRET holds only white space; set it to a long random value or unset it "
+                         "to use the secret file beside the warehouse.")
     path = secret_path(warehouse_path)
     if path.exists():
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
             raise OsteoregError(f"The secret file {path} is readable by others (mode {mode:o}); run `chmod 600 {path}`.")
         secret = path.read_bytes().strip()
-        if len(secret) < MIN_SECRET_FILE_BYTES:
+        if len(secret) < MIN_SECRET_BYTES:
             # An empty or short key makes the HMAC a plain hash anyone can recompute from guessed ids.
             raise OsteoregError(
                 f"The secret file {path} holds {'nothing' if not secret else f'only {len(secret)} characters'}; "
-                f"a key needs at least {MIN_SECRET_FILE_BYTES} (osteoreg writes 64 random hex digits), so restore "
+                f"a key needs at least {MIN_SECRET_BYTES} (osteoreg writes 64 random hex digits), so restore "
                 "it from your backup, or remove it before the first load to have a new one made.")
         return secret
     path.parent.mkdir(parents=True, exist_ok=True)

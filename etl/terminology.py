@@ -193,3 +193,21 @@ def osteoporosis_categories(seeds_dir: Path = SEEDS_DIR) -> tuple[str, ...]:
 def quarantine_reasons(seeds_dir: Path = SEEDS_DIR) -> tuple[str, ...]:
     """Reason codes in the order the seed lists them (documentation and tests use this list)."""
     return tuple(r["reason"] for r in rows("quarantine_reasons", seeds_dir))
+
+
+# What staging (stg_raw__dxa_results) writes for a manufacturer text seed dxa_manufacturers does not
+# list; the seed's own row for it gives its name (a unit test of the staging model holds the two).
+OTHER_DXA_MANUFACTURER = "other"
+
+
+@lru_cache(maxsize=None)
+def dxa_manufacturer_names(seeds_dir: Path = SEEDS_DIR) -> Mapping[str, str]:
+    """The registry's DXA manufacturers (the values of `fct_bmd_assessment.manufacturer`, seed
+    dxa_manufacturers) -> the name reports show, in the seed's order. Staging maps the sent text to
+    these values; Python never sees or maps that text."""
+    names: dict[str, str] = {}
+    for r in rows("dxa_manufacturers", seeds_dir):
+        if names.setdefault(r["manufacturer"], r["display_name"]) != r["display_name"]:
+            raise OsteoregError(f"The seed dxa_manufacturers gives {r['manufacturer']!r} two names, "
+                                f"{names[r['manufacturer']]!r} and {r['display_name']!r}; give it one.")
+    return _frozen(names)

@@ -22,8 +22,8 @@ if not EXTERNAL.exists():  # CI clones main with shared/ beside it
 
 @pytest.fixture
 def secret(monkeypatch) -> str:
-    monkeypatch.setenv("OSTEOREG_SECRET", "test-secret")
-    return "test-secret"
+    monkeypatch.setenv("OSTEOREG_SECRET", "test-secret-of-at-least-32-characters")
+    return "test-secret-of-at-least-32-characters"
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def demo(tmp_path_factory) -> Demo:
     from etl.synth.mixed import write_mixed
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OSTEOREG_SECRET", "report-test-secret")
+        patch.setenv("OSTEOREG_SECRET", "report-test-secret-of-at-least-32-characters")
         root = tmp_path_factory.mktemp("report_demo")
         write_mixed(root / "input", n_patients=DEMO_PATIENTS, seed=DEMO_SEED)
         path = root / "osteoreg.duckdb"
@@ -92,7 +92,7 @@ def tiny(tmp_path_factory) -> Path:
     from etl.synth.flat import write_flat
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OSTEOREG_SECRET", "report-test-secret")
+        patch.setenv("OSTEOREG_SECRET", "report-test-secret-of-at-least-32-characters")
         root = tmp_path_factory.mktemp("report_tiny")
         write_flat(root / "input", n_patients=TINY_PATIENTS, seed=7, messy=False)
         path = root / "osteoreg.duckdb"

@@ -12,7 +12,7 @@ OSTEOREG = [sys.executable, "-m", "etl.cli"]
 
 
 def run(args):
-    env = {**os.environ, "OSTEOREG_SECRET": "cli-secret", "COLUMNS": "200"}
+    env = {**os.environ, "OSTEOREG_SECRET": "cli-secret-of-at-least-32-characters", "COLUMNS": "200"}
     return subprocess.run(OSTEOREG + args, capture_output=True, text=True, env=env, timeout=120)
 
 

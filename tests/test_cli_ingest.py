@@ -15,7 +15,7 @@ OSTEOREG = [sys.executable, "-m", "etl.cli"]
 
 
 def run(args, env_extra=None, cwd=None):
-    env = {**os.environ, "OSTEOREG_SECRET": "cli-secret", **(env_extra or {})}
+    env = {**os.environ, "OSTEOREG_SECRET": "cli-secret-of-at-least-32-characters", **(env_extra or {})}
     return subprocess.run(OSTEOREG + args, capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
 
 

@@ -127,7 +127,7 @@ def test_queries_succeed_while_an_ingest_holds_the_warehouse(demo, tmp_path, mon
     query = "SELECT year, n_assessed FROM marts.mg_deficiency_prevalence_by_year ORDER BY year"
     expected = rows(snapshot_path(demo.path), query)   # the published (protected) figures
     release = tmp_path / "release"
-    monkeypatch.setenv("OSTEOREG_SECRET", "report-test-secret")
+    monkeypatch.setenv("OSTEOREG_SECRET", "report-test-secret-of-at-least-32-characters")
     ingest = subprocess.Popen([sys.executable, "-c", INGEST, str(path), str(tmp_path / "more"), str(release)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -85,3 +85,20 @@ def test_no_other_module_reads_a_seed_file():
             naming.append(module)
     assert naming == ["etl/paths.py", "etl/quality/seeds.py", "etl/terminology.py"]
     assert not (PROJECT_ROOT / "etl" / "synth" / "seeds.py").exists()
+
+
+def test_dxa_manufacturers_are_a_closed_vocabulary_with_one_name_each(tmp_path):
+    names = terminology.dxa_manufacturer_names()
+    assert names == {"hologic": "Hologic", "ge_lunar": "GE Lunar", "norland": "Norland", "osteosys": "OsteoSys",
+                     "dms": "DMS", "swissray": "Swissray", "medilink": "Medilink",
+                     "other": "Other or not recognised"}
+    spellings = terminology.rows("dxa_manufacturers")
+    # every spelling is already a key (lower case, no punctuation, single blanks) and has a source
+    assert all(r["spelling"] == " ".join(r["spelling"].split()) == r["spelling"].lower() and
+               not set(".,;:-_/()&+") & set(r["spelling"]) and r["source"] for r in spellings)
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS_DIR, seeds)
+    with (seeds / "dxa_manufacturers.csv").open("a", encoding="utf-8") as handle:
+        handle.write("hologic horizon,hologic,Hologic Inc,a second name\n")
+    with pytest.raises(OsteoregError, match="gives 'hologic' two names, 'Hologic' and 'Hologic Inc'"):
+        terminology.dxa_manufacturer_names(seeds)

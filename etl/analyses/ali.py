@@ -2,7 +2,7 @@
 WHO category), labs and flags as the marts match them (`fct_deficiency_flags`).
 
 - Spearman correlations of magnesium with CRP, PTH and 25-OH vitamin D, and of 25-OH vitamin D
-  with the lowest T-score and with BMD (BMD within one manufacturer at a time);
+  with the lowest T-score and with BMD (BMD within one manufacturer at a time, `strata`);
 - odds ratios for osteoporosis of magnesium deficiency, vitamin D deficiency, PTH elevation and
   hypocalcaemia, each adjusted for age and sex, side by side; and the question "does magnesium
   deficiency weigh more than vitamin D deficiency?" answered as the ratio of the two ORs from one
@@ -21,6 +21,7 @@ from scipy import stats
 from .disclosure import is_small, releasable, small_cell_limit
 from .logistic import OddsRatio, fit, odds_ratio
 from .standardised import SEXES
+from .strata import manufacturer_strata
 
 OUTCOME = "osteoporosis"
 CORRELATIONS = (
@@ -45,7 +46,7 @@ class Correlation:
     ci_low: float | None
     ci_high: float | None
     p_value: float | None
-    stratum: str | None = None    # the manufacturer, for BMD
+    stratum: str | None = None    # the manufacturer's name (seed dxa_manufacturers), for BMD
 
 
 def spearman(x: pd.Series, y: pd.Series, alpha: float = 0.05) -> tuple[int, float, float, float, float] | None:
@@ -65,10 +66,8 @@ def spearman(x: pd.Series, y: pd.Series, alpha: float = 0.05) -> tuple[int, floa
 def correlations(frame: pd.DataFrame, alpha: float = 0.05) -> list[Correlation]:
     limit = small_cell_limit()
     pairs = [(x, y, xl, yl, frame, None) for x, y, xl, yl in CORRELATIONS]
-    if "manufacturer" in frame:
-        for name in sorted(frame["manufacturer"].dropna().unique()):
-            subset = frame[frame["manufacturer"] == name]
-            pairs += [("vitd_nmol_l", column, "25-OH vitamin D", label, subset, name) for column, label in BMD]
+    for stratum in manufacturer_strata(frame, limit):   # a small stratum is not named at all
+        pairs += [("vitd_nmol_l", column, "25-OH vitamin D", label, stratum.rows, stratum.name) for column, label in BMD]
     results = []
     for x, y, x_label, y_label, rows, stratum in pairs:
         computed = spearman(rows[x], rows[y], alpha)

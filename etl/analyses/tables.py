@@ -3,7 +3,7 @@ does: |skewness| > 1 as median [IQR] with Kruskal-Wallis, otherwise mean (SD) wi
 ANOVA (for two groups the same as Student's t). Censored laboratory values (`<0.20`, `>150`)
 are not averaged as if exact: the loader leaves them out of the value and this table counts
 them. Raw BMD is compared only within one manufacturer (Hologic and GE Lunar differ
-systematically), one row per manufacturer.
+systematically), one row per manufacturer that may be named (`strata`).
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from scipy import stats
 
 from ..describe import decimals, is_skewed, statistic, summary
 from .disclosure import is_small, small_cell_limit
+from .strata import manufacturer_strata, not_compared
 
 SUPPRESSED = "suppressed"
 
@@ -29,7 +30,7 @@ class GroupRow:
     p_value: float | None = None
     test: str | None = None
     n_censored: int | None = 0   # None: a small count, withheld
-    n_left_out: int | None = 0          # rows not compared (e.g. BMD without a manufacturer)
+    n_left_out: int | None = 0          # rows not compared (BMD without a nameable manufacturer)
 
 
 @dataclass
@@ -94,20 +95,16 @@ def compare(frame: pd.DataFrame, group_column: str, groups: dict, variables, bmd
     for column, label in variables:
         table.rows.append(continuous_row(frame, group_column, groups, column, label, limit))
     if bmd_columns:
-        manufacturer = frame["manufacturer"] if "manufacturer" in frame else pd.Series(None, index=frame.index)
-        known = manufacturer.notna()
-        for name in sorted(manufacturer[known].unique()):
-            subset = frame[manufacturer == name]
-            if len(subset) < limit:
-                continue
+        for stratum in manufacturer_strata(frame, limit):
             for column, label in bmd_columns:
-                row = continuous_row(subset, group_column, groups, column, f"{label} ({name})", limit)
-                row.variable = f"{column}|{name}"
+                row = continuous_row(stratum.rows, group_column, groups, column, f"{label} ({stratum.name})", limit)
+                row.variable = f"{column}|{stratum.manufacturer}"
                 table.rows.append(row)
-        left_out = int((~known & frame[[c for c, _ in bmd_columns]].notna().any(axis=1)).sum())
+        left_out = not_compared(frame, [c for c, _ in bmd_columns], limit)
         if left_out:
-            table.rows.append(GroupRow("bmd_without_manufacturer", "BMD without a recorded manufacturer "
-                                       "(not compared)", "n", {g: "" for g in groups.values()},
+            table.rows.append(GroupRow("bmd_without_manufacturer", "BMD without a recognised manufacturer, or of "
+                                       "a manufacturer with few patients (not compared)", "n",
+                                       {g: "" for g in groups.values()},
                                        {g: {} for g in groups.values()},
                                        n_left_out=None if is_small(left_out, limit) else left_out))
     return table

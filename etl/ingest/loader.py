@@ -135,8 +135,8 @@ def ingest_paths(
     max_malformed_share()  # a bad setting is refused before anything is read
     forced = load_profile(profile_path) if profile_path else None
     profiles = ([forced] if forced else []) + builtin_profiles()
+    secret = identity.load_secret(warehouse_path)  # a refused secret leaves no warehouse behind
     warehouse.ensure_current(warehouse_path)
-    secret = identity.load_secret(warehouse_path)
     settings = identity.load_settings(warehouse_path, identity_path)
     report = IngestReport()
     with warehouse.session(warehouse_path) as conn:

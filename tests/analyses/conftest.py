@@ -33,13 +33,13 @@ def cohort(n: int, seed: int, mg_or: float = TRUE_MG_OR) -> pd.DataFrame:
         "beta_ctx_ng_ml": rng.gamma(4, 0.1, n), "p1np_ng_ml": rng.gamma(5, 10, n),
         "calcium_mmol_l": rng.normal(2.35, 0.1, n), "vitd_nmol_l": rng.gamma(6, 10, n),
         "pth_ng_l": rng.gamma(8, 6, n), "crp_mg_l": rng.gamma(1.2, 3, n),
-        "manufacturer": rng.choice(["Hologic", "GE Lunar"], n),
+        "manufacturer": rng.choice(["hologic", "ge_lunar"], n),   # as the mart holds them
     })
     logit = (-1.0 + np.log(mg_or) * (mg <= 0.845) + np.log(1.067) * (age - 65) + np.log(0.894) * (bmi - 26)
              + np.log(2.229) * frame["beta_ctx_ng_ml"] - 0.004 * (frame["vitd_nmol_l"] - 60))
     frame["osteoporosis"] = rng.random(n) < 1 / (1 + np.exp(-logit))
     frame["has_fragility_fracture"] = rng.random(n) < np.where(frame["osteoporosis"], 0.3, 0.08)
-    base = np.where(frame["manufacturer"] == "Hologic", 0.0, 0.06)        # GE Lunar reads higher
+    base = np.where(frame["manufacturer"] == "hologic", 0.0, 0.06)        # GE Lunar reads higher
     for column, centre in (("bmd_lumbar_spine", 0.95), ("bmd_femoral_neck", 0.72), ("bmd_total_hip", 0.85)):
         frame[column] = centre + base - 0.12 * frame["osteoporosis"] + rng.normal(0, 0.08, n)
     frame["min_t_score"] = -1.5 - 1.4 * frame["osteoporosis"] + rng.normal(0, 0.7, n)

@@ -33,7 +33,7 @@ def test_spearman_with_the_bonett_wright_interval(adults):
     se = np.sqrt((1 + rho ** 2 / 2) / (1200 - 3))
     assert first.ci_low == pytest.approx(np.tanh(np.arctanh(rho) - 1.959963984540054 * se))
     bmd = [c for c in result if c.stratum == "Hologic" and c.y == "BMD total hip"]
-    hologic = adults[adults["manufacturer"] == "Hologic"]
+    hologic = adults[adults["manufacturer"] == "hologic"]
     assert bmd[0].rho == pytest.approx(stats.spearmanr(hologic["vitd_nmol_l"], hologic["bmd_total_hip"]).statistic)
 
 

@@ -60,8 +60,8 @@ def built(tmp_path_factory):
     raw.insert("raw.dxa_results", [
         _scan(1, "p1", "2022-03-10", -1.5),
         _scan(2, "p1", "2024-03-10", -2.7),                       # p1's latest: osteoporosis
-        _scan(3, "p2", "2024-03-10", -2.7),
-        _scan(4, "p3", "2024-03-10", -0.5),
+        _scan(3, "p2", "2024-03-10", -2.7, manufacturer="Quixote, Zebedee MRN0002"),   # free text: a name
+        _scan(4, "p3", "2024-03-10", -0.5, manufacturer="Lunar iDXA"),
         _scan(5, "p4", "2023-05-01", -1.2, manufacturer=" GE Lunar "),
         _scan(6, "p4", "2023-05-01", -1.4, manufacturer="Hologic", site="femoral_neck"),   # two makers
     ])
@@ -90,7 +90,7 @@ def test_shi_frame_is_postmenopausal_women_latest_scan_prescan_labs(built):
     assert k1["mg_mmol_l"] == pytest.approx(0.80)              # the pre-scan value, not the nearer later one
     assert bool(k1["pth_ng_l_censored"]) and k1["pth_ng_l"] != k1["pth_ng_l"]   # censored: flagged, no value
     assert not bool(k1["mg_mmol_l_censored"])
-    assert k1["manufacturer"] == "Hologic"
+    assert k1["manufacturer"] == "hologic"            # the vocabulary's value, not the text as sent
     assert frame.loc["k4", "manufacturer"] is None or frame.loc["k4", "manufacturer"] != frame.loc["k4", "manufacturer"]
     assert frame.loc["k4", "vitd_nmol_l"] == pytest.approx(40.0)
 
@@ -99,9 +99,22 @@ def test_ali_frame_and_prevalence_counts(built):
     ali = _frame(built, population.ali_frame).set_index("patient_key")
     assert sorted(ali.index) == ["k1", "k2", "k4"]            # the woman of 38 (pre) has no WHO criteria
     assert ali.loc["k1", "mg_mmol_l"] == pytest.approx(0.70)   # the marts' two-sided nearest match
+    assert ali.loc["k2", "manufacturer"] == "other"              # a text the vocabulary does not list
     counts = _frame(built, population.prevalence_counts)
     rows = {(r.year, r.sex, r.age_band): (r.n_assessed, r.n_deficient) for r in counts.itertuples()}
     assert rows == {(2024, "F", "70-79"): (1, 1), (2024, "M", "70-79"): (1, 1), (2023, "F", "70-79"): (1, 0)}
     with duckdb.connect(str(built.path), read_only=True) as conn:
         assert population.missing_marts(conn, "shi") == []
         assert str(population.last_scan_date(conn)) == "2024-03-10"
+
+
+def test_the_manufacturer_text_as_sent_reaches_no_mart_column(built):
+    with duckdb.connect(str(built.path), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM raw.dxa_results WHERE manufacturer LIKE 'Quixote%'").fetchall() \
+            == [(1,)]
+        assessed = dict(conn.execute("SELECT patient_key, manufacturer FROM marts.fct_bmd_assessment").fetchall())
+        marts = [t for t, in conn.execute("SELECT table_name FROM information_schema.tables "
+                                          "WHERE table_schema = 'marts'").fetchall()]
+        text = repr([conn.execute(f'SELECT * FROM marts."{t}"').fetchall() for t in marts]).lower()
+    assert assessed == {"k1": "hologic", "k2": "other", "k3": "ge_lunar", "k4": None}
+    assert "quixote" not in text and "zebedee" not in text and "mrn0002" not in text

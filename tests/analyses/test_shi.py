@@ -59,7 +59,7 @@ def test_group_tables_compare_bmd_only_within_a_manufacturer(women):
     tables = shi.group_tables(women)
     op = tables["osteoporosis"]
     variables = [row.variable for row in op.rows]
-    assert "bmd_femoral_neck|Hologic" in variables and "bmd_femoral_neck|GE Lunar" in variables
+    assert "bmd_femoral_neck|hologic" in variables and "bmd_femoral_neck|ge_lunar" in variables
     assert "bmd_femoral_neck" not in variables
     age = next(r for r in op.rows if r.variable == "age_at_scan")
     from scipy import stats
@@ -67,8 +67,9 @@ def test_group_tables_compare_bmd_only_within_a_manufacturer(women):
     b = women.loc[~women["osteoporosis"], "age_at_scan"]
     assert age.p_value == pytest.approx(stats.f_oneway(b, a).pvalue)
     assert age.values["osteoporosis"]["mean"] == pytest.approx(a.mean())
-    hologic = women[women["manufacturer"] == "Hologic"]
-    row = next(r for r in op.rows if r.variable == "bmd_total_hip|Hologic")
+    hologic = women[women["manufacturer"] == "hologic"]
+    row = next(r for r in op.rows if r.variable == "bmd_total_hip|hologic")
+    assert row.label == "BMD total hip, g/cm² (Hologic)"
     assert row.values["osteoporosis"]["mean"] == pytest.approx(hologic.loc[hologic["osteoporosis"], "bmd_total_hip"].mean())
 
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 def test_demo_ends_with_the_loads_the_headline_and_where_to_look(tmp_path):
     out = tmp_path / "demo"
-    env = {**os.environ, "OSTEOREG_SECRET": "demo-secret", "COLUMNS": "200"}
+    env = {**os.environ, "OSTEOREG_SECRET": "demo-secret-of-at-least-32-characters", "COLUMNS": "200"}
     done = subprocess.run([sys.executable, "-m", "etl.cli", "demo", "--patients", "400", "--out", str(out)],
                           capture_output=True, text=True, env=env, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -119,10 +119,6 @@ def _found(text: str, phi: dict[str, set[str]]) -> dict[str, list[str]]:
             if any(v.lower() in lowered for v in values)}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known leak, open in issue 19: the scanner manufacturer is free text from the source; it is "
-    "carried into marts.fct_bmd_assessment and named as a stratum by the studies' analyses "
-    "(analyses.ali_correlations), so a sender that writes an identifier there publishes it"))
 def test_no_published_artefact_holds_an_identifier_a_name_or_a_birth_date(tmp_path, monkeypatch):
     monkeypatch.setenv("OSTEOREG_SECRET", "phi-scan-secret-of-enough-length")
     monkeypatch.setenv("OSTEOREG_PUBLISHED_PATHS", "hash")

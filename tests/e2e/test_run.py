@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 
 def osteoreg(*args):
-    env = {**os.environ, "OSTEOREG_SECRET": "run-secret"}
+    env = {**os.environ, "OSTEOREG_SECRET": "run-secret-of-at-least-32-characters"}
     return subprocess.run([sys.executable, "-m", "etl.cli", *args], capture_output=True, text=True, env=env,
                           timeout=600)
 

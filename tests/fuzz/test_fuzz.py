@@ -28,7 +28,7 @@ def findings(tmp_path_factory, monkeypatch_module):
 @pytest.fixture(scope="module")
 def monkeypatch_module():
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OSTEOREG_SECRET", "fuzz-secret-of-some-length")
+        patch.setenv("OSTEOREG_SECRET", "fuzz-secret-of-at-least-32-characters")
         yield patch
 
 
@@ -53,7 +53,7 @@ def test_the_command_line_exits_0_1_or_2_without_a_traceback(tmp_path):
     for case in generate(SEED + 1, 12):
         if case.format != "profile":
             (folder / case.name).write_bytes(case.data)
-    env = {**os.environ, "OSTEOREG_SECRET": "fuzz-secret-of-some-length"}
+    env = {**os.environ, "OSTEOREG_SECRET": "fuzz-secret-of-at-least-32-characters"}
     done = subprocess.run([sys.executable, "-m", "etl.cli", "ingest", "-w", str(tmp_path / "w.duckdb"), str(folder)],
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode in (0, 1, 2)

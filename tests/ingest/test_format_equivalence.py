@@ -59,7 +59,7 @@ def _marts(warehouse: Path) -> dict[str, tuple[list[str], list[tuple]]]:
 def variants(tmp_path_factory):
     root = tmp_path_factory.mktemp("formats")
     mp = pytest.MonkeyPatch()
-    mp.setenv("OSTEOREG_SECRET", "equivalence")
+    mp.setenv("OSTEOREG_SECRET", "equivalence-secret-of-at-least-32-characters")
     facts = cohort.generate(160, seed=20261122, messy=True)
     inputs = {
         "csv": [_csv(facts.canonical(k), root / "csv" / f"{k}.csv") for k in KINDS],

@@ -22,7 +22,7 @@ from .test_format_equivalence import _marts
 def orders(tmp_path_factory):
     root = tmp_path_factory.mktemp("order")
     mp = pytest.MonkeyPatch()
-    mp.setenv("OSTEOREG_SECRET", "order")
+    mp.setenv("OSTEOREG_SECRET", "order-secret-of-at-least-32-characters")
     files = write_mixed(root / "mixed", 60, seed=7, messy=True)
     shuffled = files[:]
     random.Random(13).shuffle(shuffled)

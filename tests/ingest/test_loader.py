@@ -187,7 +187,7 @@ def test_ingest_of_a_folder_with_a_readme_exits_0_and_counts_it_as_not_data(tmp_
 
     write(tmp_path / "exports" / "README.md", "# [bold]Exports[/bold]\nSent monthly.\n")
     write(tmp_path / "exports" / "labs.csv", HEADER + _row(2) + "\n")
-    env = {**os.environ, "OSTEOREG_SECRET": "cli-secret-of-some-length", "COLUMNS": "200"}
+    env = {**os.environ, "OSTEOREG_SECRET": "cli-secret-of-at-least-32-characters", "COLUMNS": "200"}
     done = subprocess.run([sys.executable, "-m", "etl.cli", "ingest", "-w", str(warehouse_path),
                            str(tmp_path / "exports")], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr

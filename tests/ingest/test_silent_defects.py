@@ -175,7 +175,7 @@ def linked(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("linked")
     mp = pytest.MonkeyPatch()
-    mp.setenv("OSTEOREG_SECRET", "linked")
+    mp.setenv("OSTEOREG_SECRET", "linked-secret-of-at-least-32-characters")
     files = {
         "1_scans.ndjson": [_scan("t1", "38267-1", -2.7), _scan("b1", "24966-4", 0.81, valueQuantity={"value": 0.81, "unit": "g/cm2"})],
         "2_mg_new.ndjson": [_mg("m1", 0.70, "2024-04-03T10:00:00Z")],   # newest first

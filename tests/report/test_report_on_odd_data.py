@@ -111,7 +111,7 @@ def _registry(root: Path, files: dict[str, str]) -> Path:
 
 
 def _report(path: Path, out: Path) -> tuple[str, str]:
-    env = {**os.environ, "OSTEOREG_SECRET": "odd-data-secret"}
+    env = {**os.environ, "OSTEOREG_SECRET": "odd-data-secret-of-at-least-32-characters"}
     result = subprocess.run([sys.executable, "-m", "etl.cli", "--warehouse", str(path), "report", "--out", str(out)],
                             capture_output=True, text=True, env=env, timeout=300)
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
@@ -133,7 +133,7 @@ def _not_null_tested(path: Path) -> set[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def registries(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OSTEOREG_SECRET", "odd-data-secret")
+        patch.setenv("OSTEOREG_SECRET", "odd-data-secret-of-at-least-32-characters")
         return {name: _registry(tmp_path_factory.mktemp(name), files) for name, files in
                 (("nulls", NULLS_EVERYWHERE), ("one_patient", ONE_PATIENT), ("no_labs", NO_LABS))}
 

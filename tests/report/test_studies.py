@@ -23,7 +23,7 @@ def demo(tmp_path_factory) -> Demo:
     from etl.synth.mixed import write_mixed
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OSTEOREG_SECRET", "report-test-secret")
+        patch.setenv("OSTEOREG_SECRET", "report-test-secret-of-at-least-32-characters")
         root = tmp_path_factory.mktemp("studies_demo")
         write_mixed(root / "input", n_patients=DEMO_PATIENTS, seed=DEMO_SEED)
         path = root / "osteoreg.duckdb"

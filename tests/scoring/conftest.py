@@ -41,7 +41,7 @@ def cohort(tmp_path_factory) -> Cohort:
     from etl.synth.flat import write_flat
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OSTEOREG_SECRET", "scoring-test-secret")
+        patch.setenv("OSTEOREG_SECRET", "scoring-test-secret-of-at-least-32-characters")
         root = tmp_path_factory.mktemp("scoring_cohort")
         manifest = write_flat(root / "input", n_patients=COHORT_PATIENTS, seed=COHORT_SEED, messy=False)
         path = root / "osteoreg.duckdb"

@@ -52,7 +52,7 @@ PARAMETERS = {
 @pytest.fixture(scope="module")
 def triaged(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OSTEOREG_SECRET", "triage-test-secret")
+        patch.setenv("OSTEOREG_SECRET", "triage-test-secret-of-at-least-32-characters")
         root = tmp_path_factory.mktemp("triage")
         for name, text in (("patients.csv", PATIENTS), ("labs.csv", LABS), ("dxa.csv", DXA)):
             (root / "input").mkdir(exist_ok=True)

@@ -27,9 +27,9 @@ with pivoted as (
         max(case when weight_kg_is_plausible then weight_kg end) as weight_kg,
         -- the status recorded at the scan; its site rows disagree only by error, max picks one
         max(menopausal_status) as scan_menopausal_status,
-        -- the scanner's manufacturer as sent (raw BMD compares only within one); empty when the
-        -- scan's rows name several
-        case when count(distinct trim(manufacturer)) = 1 then min(trim(manufacturer)) end as manufacturer,
+        -- the scanner's manufacturer (seed dxa_manufacturers, mapped in staging; raw BMD compares
+        -- only within one); empty when the scan's rows name several
+        case when count(distinct manufacturer) = 1 then min(manufacturer) end as manufacturer,
         max(case
             when not t_score_is_plausible or not z_score_is_plausible or not bmd_g_cm2_is_plausible
               or not height_cm_is_plausible or not weight_kg_is_plausible then 1

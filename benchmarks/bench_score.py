@@ -3,9 +3,13 @@
 
 The marts scoring reads (`fct_bmd_assessment`, `fct_prescan_labs`, `fct_latest_lab_panel`) are
 generated directly in DuckDB in a child process (deterministic hashes, no files, no dbt), in the
-shape of the incremental issue's cohort: about 1.3 assessments per patient, a fifth of the
-patients with labs and no DXA (the triage candidates). The outcome is drawn from the generator's
-known truth (etl.synth.truth: non-linear magnesium, age, phosphate, P1NP, beta-CTx). Figures:
+shape of the incremental issue's cohort: about 1.3 assessments per patient (about 4 DXA rows of
+3 sites each), a fifth of the patients with labs and no DXA (the triage candidates). Keys have
+the registry's shape (16-hex-digit patient pseudonyms, assessment id = key-YYYYMMDD), because
+string length is much of what joins and writes of the ids cost. `marts.rules_in_effect` holds
+the dbt project's defaults, as a build would record them. The outcome is drawn from the
+generator's known truth (etl.synth.truth: non-linear magnesium, age, phosphate, P1NP,
+beta-CTx). Figures:
 
 - `first_run_seconds`: `score` on a warehouse without models: fit the three models on the
   bounded stratified sample (`max_fit_rows`), apply each to every assessment in one statement,

@@ -73,11 +73,18 @@ class Demo:
 
     def copy_to(self, folder: Path) -> Path:
         """The warehouse and its snapshot, copied (a test that writes must not touch the shared one)."""
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / self.path.name
-        shutil.copy(self.path, target)
-        shutil.copy(snapshot_path(self.path), snapshot_path(target))
-        return target
+        return copy_warehouse(self.path, folder, with_snapshot=True)
+
+
+def copy_warehouse(path: Path, folder: Path, with_snapshot: bool = False) -> Path:
+    """A session warehouse copied into `folder` (and its published snapshot beside it), for a test
+    that writes: the shared file stays as every other test expects it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    shutil.copy(path, target)
+    if with_snapshot:
+        shutil.copy(snapshot_path(path), snapshot_path(target))
+    return target
 
 
 def rows(path: Path, sql: str, parameters=None) -> list[tuple]:

@@ -1,5 +1,6 @@
 """The studies' section of the report and the snapshot's `analyses` tables, on the demo cohort
-(real ingest, build, checks, scores, publication) and on the tiny one (most cells small)."""
+(the session's: real ingest, build, checks, scores, publication) and on the tiny one (most cells
+small)."""
 from __future__ import annotations
 
 import re
@@ -9,28 +10,9 @@ import pytest
 
 from etl.analyses.settings import SHI_MG_AUC, SHI_MG_OR
 
-from ..warehouses import DEMO_PATIENTS, DEMO_SEED, Demo, rows
+from ..warehouses import rows
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Demo:
-    """The demo cohort ingested, built and published (no checks or scores: the section needs neither)."""
-    from etl.build import build
-    from etl.ingest.loader import ingest_paths
-    from etl.publish import publish
-    from etl.synth.mixed import write_mixed
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OSTEOREG_SECRET", "report-test-secret-of-at-least-32-characters")
-        root = tmp_path_factory.mktemp("studies_demo")
-        write_mixed(root / "input", n_patients=DEMO_PATIENTS, seed=DEMO_SEED)
-        path = root / "osteoreg.duckdb"
-        ingest_paths(path, [root / "input"])
-        build(path, exclude="resource_type:unit_test")
-        publish(path, dictionary=False)
-    return Demo(path=path, inputs=root / "input")
 
 
 def _section(warehouse, out_dir):

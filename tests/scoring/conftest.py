@@ -9,7 +9,6 @@ rows (plain SQL, no dbt) for exact values and refusals.
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,8 @@ import duckdb
 import pytest
 
 from etl import warehouse
+
+from ..warehouses import copy_warehouse
 
 COHORT_PATIENTS = 4000
 COHORT_SEED = 4
@@ -28,10 +29,7 @@ class Cohort:
     manifest: object
 
     def copy_to(self, folder: Path) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / self.path.name
-        shutil.copy(self.path, target)
-        return target
+        return copy_warehouse(self.path, folder)
 
 
 @pytest.fixture(scope="session")

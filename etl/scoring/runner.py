@@ -96,7 +96,7 @@ def score(warehouse_path: Path, refit: bool = False, progress: Callable[[str], N
         for model in all_models():
             conn.begin()
             try:
-                outcome = _score_model(conn, model, refit, settings, training, note)
+                outcome = _score_model(conn, model, refit, settings, rules, training, note)
                 conn.commit()
             except BaseException:
                 conn.rollback()
@@ -113,13 +113,22 @@ def score(warehouse_path: Path, refit: bool = False, progress: Callable[[str], N
     return run
 
 
-def _score_model(conn, model: ModelDefinition, refit: bool, settings: ScoringSettings, training,
+def _score_model(conn, model: ModelDefinition, refit: bool, settings: ScoringSettings, rules: dict, training,
                  note: Callable[[str], None]) -> ModelRun:
+    """Score with the current version, fitting a new one first when there is none, when asked, or
+    when the build's rules are not the ones the version was made under.
+
+    The rules are part of a version (`_with_rules`): a model fitted on `mg_below_op_cutoff` at
+    0.845 does not describe the flag a rebuild at 0.80 computes, nor its outcome, so after a
+    `build --vars` the next `score` makes a version that matches the marts (osteoreg issue 11).
+    """
     current = store.current(conn, model.name)
     outcome = ModelRun(model_name=model.name, model_version=None if current is None else current.version,
                        status="scored")
-    if current is None or refit or (model.fixed_parameters is not None
-                                    and current.version != store.version_of(model.fixed_parameters(settings))):
+    stale = current is not None and current.parameters.get(RULES_KEY) != store.canonical(rules)
+    if current is None or refit or stale or (
+            model.fixed_parameters is not None
+            and current.version != store.version_of(_with_rules(model.fixed_parameters(settings), rules))):
         note(f"{model.name}: {'evaluating' if not model.fitted else 'fitting'}")
         try:
             current, outcome.new_version, warnings = _fit(conn, model, current, settings, training)
@@ -167,7 +176,7 @@ def _fit(conn, model: ModelDefinition, current: store.StoredModel | None, settin
         # osteoreg issue 19: numbers that cannot be fitted refuse this model, not the run
         raise ModelRefused(f"The {model.name} model cannot be fitted on this registry's data "
                            f"({type(error).__name__}: {str(error).splitlines()[0].rstrip('.') if str(error) else 'no detail'}).") from error
-    parameters = store.canonical(result.parameters)
+    parameters = store.canonical(_with_rules(result.parameters, rules))
     version = store.version_of(parameters)
     existing = store.get(conn, model.name, version)
     if existing is not None and not model.fitted:
@@ -234,3 +243,11 @@ def model_cards(warehouse_path: Path) -> list[dict]:
              "created_at": model.created_at.isoformat() if model.created_at else None,
              **(model.card or {}), "metrics": model.metrics, "training_fingerprint": model.fingerprint}
             for model in stored if model is not None]
+
+
+RULES_KEY = "rules_in_effect"
+
+
+def _with_rules(parameters: dict, rules: dict) -> dict:
+    """The parameters with the build's stated rules (`rules_used.STATED`) they were made under."""
+    return {**parameters, RULES_KEY: rules}

@@ -78,7 +78,7 @@ def ingest(
     paths: list[Path] = typer.Argument(..., help="Files or folders (searched recursively)."),
     profile: Optional[Path] = typer.Option(None, "--profile", "-p", help="Source profile (YAML) for these files."),
     identity_settings: Optional[Path] = typer.Option(
-        None, "--identity", help="Identity settings (YAML): which patient-id namespaces are one; kept with the warehouse."),
+        None, "--identity", help="Identity settings (YAML): which patient-id namespaces are one, and which records are one patient (same_patient); kept with the warehouse."),
     warehouse: Optional[Path] = WarehouseOption,
 ) -> None:
     """Load CSV/TSV/Parquet exports (and HL7 v2 / FHIR files): each file whole or not at all."""

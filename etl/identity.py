@@ -125,6 +125,8 @@ def load_settings(warehouse_path: Path, given: Path | None = None) -> dict[str, 
     except (yaml.YAMLError, UnicodeDecodeError):
         raise InputError(f"The identity settings file {path} is not valid YAML.") from None
     spec = doc.get("namespaces") if isinstance(doc, dict) else None
+    if spec is None and isinstance(doc, dict) and "same_patient" in doc:
+        spec = {}  # only identifiers declared one patient
     if not isinstance(spec, dict):
         raise InputError(f"The identity settings file {path} needs a `namespaces` mapping, e.g. "
                          f"`namespaces: {{default: [HOSPA], hospital_b: [HOSPB]}}`.")
@@ -143,6 +145,68 @@ def load_settings(warehouse_path: Path, given: Path | None = None) -> dict[str, 
         shutil.copyfile(path, kept)
         os.chmod(kept, 0o600)
     return placed
+
+
+def load_same_patient(warehouse_path: Path, given: Path | None = None) -> dict[str, str]:
+    """Record references the identity settings declare to be one patient (a merge an EMPI or a
+    clerk found later), as reference -> the reference it is the same patient as:
+
+        same_patient:
+          "HOSPA|1001": ["HOSPB|77"]      # HOSPB's 77 is HOSPA's 1001
+
+    A reference is `namespace|value` as the source sent it (a value alone: no namespace).
+    Removing the line later splits them again. Read from `given` or the copy kept beside the
+    warehouse (`load_settings` keeps it)."""
+    path = Path(given) if given else settings_path(warehouse_path)
+    if not path.exists():
+        return {}
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        raise InputError(f"The identity settings file {path} is not valid YAML.") from None
+    spec = doc.get("same_patient") if isinstance(doc, dict) else None
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        raise InputError(f"The identity settings file {path}: `same_patient` must map a patient reference to the "
+                         f"references that are the same patient, e.g. `same_patient: {{\"HOSPA|1001\": [\"HOSPB|77\"]}}`.")
+    same: dict[str, str] = {}
+    for target, others in spec.items():
+        others = [others] if isinstance(others, (str, int)) else others
+        if not isinstance(others, list) or not all(isinstance(o, (str, int)) for o in others):
+            raise InputError(f"The identity settings file {path}: `same_patient.{target}` must list patient references.")
+        for other in map(str, others):
+            if other in same and same[other] != str(target) or other == str(target):
+                raise InputError(f"The identity settings file {path} declares {other!r} the same patient as "
+                                 f"{same.get(other, other)!r} and {target!r}; name one.")
+            same[other] = str(target)
+    return same
+
+
+def apply_same_patient(conn: duckdb.DuckDBPyConnection, same: dict[str, str]) -> int:
+    """The declared links as identifiers of source format `settings` (reference -> the patient
+    record it stands for, as a FHIR logical reference does), replacing the previous ones; returns
+    how many links were added or removed (then `rekey_all` re-resolves)."""
+    conn.execute("CREATE OR REPLACE TEMP TABLE stage_same_patient (reference VARCHAR, patient_id VARCHAR)")
+    if same:
+        conn.executemany("INSERT INTO stage_same_patient VALUES (?, ?)", list(same.items()))
+    removed = conn.execute("""
+        DELETE FROM identity.patient_identifiers AS i
+        WHERE i.source_format = 'settings' AND NOT EXISTS (
+            SELECT 1 FROM stage_same_patient AS s WHERE s.reference = i.reference AND s.patient_id = i.patient_id)
+    """).fetchall()[0][0]
+    added = conn.execute("""
+        INSERT INTO identity.patient_identifiers
+        SELECT 'settings', coalesce(CASE WHEN strpos(s.reference, '|') > 0
+                                         THEN left(s.reference, strpos(s.reference, '|') - 1) END, ''),
+               'same_patient', s.reference, s.reference, s.patient_id, NULL, 0, 0
+        FROM stage_same_patient AS s
+        WHERE NOT EXISTS (SELECT 1 FROM identity.patient_identifiers AS i
+                          WHERE i.source_format = 'settings' AND i.reference = s.reference
+                            AND i.patient_id = s.patient_id)
+    """).fetchall()[0][0]
+    conn.execute("DROP TABLE stage_same_patient")
+    return removed + added
 
 
 def apply_settings(conn: duckdb.DuckDBPyConnection, settings: dict[str, str]) -> int:

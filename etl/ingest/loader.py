@@ -137,12 +137,14 @@ def ingest_paths(
     profiles = ([forced] if forced else []) + builtin_profiles()
     secret = identity.load_secret(warehouse_path)  # a refused secret leaves no warehouse behind
     warehouse.ensure_current(warehouse_path)
+    same_patient = identity.load_same_patient(warehouse_path, identity_path)
     settings = identity.load_settings(warehouse_path, identity_path)
     report = IngestReport()
     with warehouse.session(warehouse_path) as conn:
         keep_try_cast_lenient(conn)
         refresh_row_hashes(conn)
-        if identity.apply_settings(conn, settings):  # a namespace placed anew: a merge or split
+        # a namespace placed anew, or identifiers declared one patient or no longer: a merge or split
+        if identity.apply_settings(conn, settings) + identity.apply_same_patient(conn, same_patient):
             identity.rekey_all(conn, secret)
         key_earlier_results(conn, secret)
         for path in files:

@@ -71,3 +71,28 @@ def test_each_load_resolves_as_a_full_resolution_would(tmp_path, write, warehous
     # the Observation's subject, the Patient and the flat record are one person, one key
     assert keys["Patient/srv-1"] == keys["HOSPA|1001"]
     assert len(set(keys.values())) == 2
+
+
+def test_two_identifiers_declared_one_patient_later_rekey_and_split_again(tmp_path, write, warehouse_path, secret):
+    """Two hospitals' records found later to be one woman (HOSPB's 1001 is HOSPA's 1002): the
+    settings say so, the next ingest re-keys her HOSPB record to her HOSPA key; taking the line
+    out splits them again."""
+    a, b = write(tmp_path / "in" / "a.csv", HOSPA), write(tmp_path / "in" / "b.csv", HOSPB)
+    ingest_paths(warehouse_path, [a, b], identity_path=write(tmp_path / "two.yaml", TWO))
+    before = _keys(warehouse_path)
+
+    linked = write(tmp_path / "linked.yaml", TWO + 'same_patient:\n  "HOSPA|1002": ["HOSPB|1001"]\n')
+    ingest_paths(warehouse_path, [a, b], identity_path=linked)
+    merged = _keys(warehouse_path)
+    assert merged["HOSPB|1001"] == merged["HOSPA|1002"] == before["HOSPA|1002"]
+    assert {k: v for k, v in merged.items() if k != "HOSPB|1001"} == {k: v for k, v in before.items()
+                                                                     if k != "HOSPB|1001"}
+    assert _full_resolution_changes(warehouse_path, secret) == 0
+
+    # a later file of HOSPB's 1001 resolves through the declared link too
+    later = write(tmp_path / "in" / "b2.csv", HOSPB.replace("2001,HOSPB,M", "2002,HOSPB,M"))
+    assert ingest_paths(warehouse_path, [later]).files[0].status == "loaded"
+    assert _keys(warehouse_path)["HOSPB|1001"] == before["HOSPA|1002"]
+
+    ingest_paths(warehouse_path, [a, b], identity_path=write(tmp_path / "two-again.yaml", TWO))
+    assert {k: v for k, v in _keys(warehouse_path).items() if k in before} == before

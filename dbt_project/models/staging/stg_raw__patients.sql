@@ -7,11 +7,15 @@ select
     coalesce(sexes.value, 'unknown') as sex,
     patients.sex as sex_as_sent,
     -- A partial birth date (contract 2, 3, 4: `1960`, `1960-01`) is a range of possible dates;
-    -- raw keeps its first day and its precision. `birth_date` is the date only when whole.
-    case when patients.birth_date_precision = 'day'
+    -- raw keeps its first day and its precision. `birth_date` is the date only when whole. A
+    -- date without a precision is whole (rows written before migration 0010, or by a writer
+    -- that sends whole dates only).
+    case when coalesce(patients.birth_date_precision, 'day') = 'day'
         then {{ dbt.safe_cast('patients.birth_date', api.Column.translate_type('date')) }}
     end as birth_date,
-    patients.birth_date_precision,
+    case when patients.birth_date is not null
+        then coalesce(patients.birth_date_precision, 'day')
+    end as birth_date_precision,
     {{ dbt.safe_cast('patients.birth_date', api.Column.translate_type('date')) }} as birth_date_earliest,
     case patients.birth_date_precision
         when 'year' then {{ dbt.last_day('patients.birth_date', 'year') }}

@@ -1,7 +1,8 @@
 """`make bench`: every benchmark in one go, each against its plain-DuckDB bound in the same run.
 
 Runs ingest (which leaves a 1M-patient warehouse), build on its own generated raw layer, check
-on the build benchmark's warehouse, scoring, the HL7/FHIR formats and disclosure control, one after another (they
+on the build benchmark's warehouse, scoring, the HL7/FHIR formats, disclosure control and the whole
+pipeline with an incremental feed (bench_pipeline.py), one after another (they
 share 2 cores, so never in parallel). Each prints its own figures; pass --patients to scale down.
 """
 from __future__ import annotations
@@ -31,6 +32,8 @@ def main() -> None:
     step("score", [str(HERE / "bench_score.py"), "--patients", str(int(args.patients * 1.5))])
     step("formats", [str(HERE / "bench_formats.py"), "--results", n])
     step("disclosure", [str(HERE / "bench_disclosure.py"), "--patients", n])
+    # issue 17: the whole pipeline at the 1.5M-patient shape, then a daily feed incrementally
+    step("pipeline", [str(HERE / "bench_pipeline.py"), "--patients", str(int(args.patients * 1.5))])
 
 
 if __name__ == "__main__":

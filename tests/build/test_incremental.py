@@ -28,7 +28,7 @@ from .feeds import UNTRACKED_CODE, Feeds
 
 pytestmark = pytest.mark.slow
 
-SECRET = "incremental-builds-test-secret"
+SECRET = "incremental-builds-test-secret-of-32-chars+"
 # Data and unit tests run in the other dbt tests; here the models are what is compared.
 NO_TESTS = "resource_type:test resource_type:unit_test"
 CHECKPOINTS = (3, 10)  # before and after the seed change (feeds 7-10 incremental on the new seed)

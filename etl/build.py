@@ -87,12 +87,15 @@ def dbt_work_dir(warehouse_path: Path) -> Path:
 
 
 def build(warehouse_path: Path, vars: dict | None = None, select: str | None = None,
-          progress: Callable[[str], None] | None = None, exclude: str | None = None) -> BuildResult:
+          progress: Callable[[str], None] | None = None, exclude: str | None = None,
+          target: str = "duckdb") -> BuildResult:
     """Run `dbt build` (seeds, models, unit and data tests) on the warehouse.
 
     Raises BlockingProblem naming the first failing node when any model, seed or test fails, so
     the pipeline stops before quality checks and scoring read half-built marts. Raises
     UsageError, before anything runs, when `vars` names a var the project does not define.
+    `target` is the profile's output (duckdb, spark, postgres); on Spark and PostgreSQL the raw
+    layer must already be where the engine reads it (etl/cluster/targets.py does that).
     """
     if vars:
         refuse_unknown_vars(vars)
@@ -108,7 +111,8 @@ def build(warehouse_path: Path, vars: dict | None = None, select: str | None = N
         "build",
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(work_dir / "target"),
+        "--target", target,
+        "--target-path", str(work_dir / ("target" if target == "duckdb" else f"target-{target}")),
         "--log-path", str(work_dir / "logs"),
         "--log-level", "none",
         "--log-level-file", "info",

@@ -109,12 +109,27 @@ def build(
     ctx: typer.Context,
     vars: Optional[str] = typer.Option(None, "--vars", help="Rules (dbt vars) as YAML/JSON, e.g. '{mg_deficient_below_mmol_l: 0.70}'."),
     select: Optional[str] = typer.Option(None, "--select", "-s", help="dbt node selection (default: everything)."),
+    target: str = typer.Option("duckdb", "--target", "-t",
+                               help="Engine: duckdb (default), spark or postgres (docs/scaling-out.md)."),
     warehouse: Optional[Path] = WarehouseOption,
 ) -> None:
     """Run the dbt project (seeds, models, unit and data tests), then publish the analyst snapshot."""
     from . import console as show
+    from .cluster.engines import check_target
 
-    show.build(console, _warehouse(ctx, warehouse), _parse_vars(vars), select)
+    show.build(console, _warehouse(ctx, warehouse), _parse_vars(vars), select, check_target(target))
+
+
+@app.command("export-raw")
+def export_raw(
+    ctx: typer.Context,
+    directory: Path = typer.Argument(..., metavar="DIR", help="Folder of the Parquet raw layer (created if missing)."),
+    warehouse: Optional[Path] = WarehouseOption,
+) -> None:
+    """Write the raw layer (patient ids replaced by keys) as Parquet partitioned by load, appending new loads."""
+    from . import console as show
+
+    show.export_raw(console, _warehouse(ctx, warehouse), directory.absolute())
 
 
 @app.command()

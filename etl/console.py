@@ -240,9 +240,17 @@ def ingest(console: Console, warehouse_path: Path, paths: list[Path], profile: P
         return pipeline.ingest(warehouse_path, paths, profile, hooks, identity_settings)
 
 
-def build(console: Console, warehouse_path: Path, vars: dict | None = None, select: str | None = None):
+def build(console: Console, warehouse_path: Path, vars: dict | None = None, select: str | None = None,
+          target: str = "duckdb"):
     with _live(console) as hooks:
-        return pipeline.build_and_publish(warehouse_path, vars, select, hooks)
+        return pipeline.build_and_publish(warehouse_path, vars, select, hooks, target)
+
+
+def export_raw(console: Console, warehouse_path: Path, directory: Path):
+    result = pipeline.export_raw_layer(warehouse_path, directory)
+    console.print(f"Exported {len(result.new_loads)} new load(s), {result.rows:,} raw rows, to {result.directory}",
+                  highlight=False)
+    return result
 
 
 def check(console: Console, warehouse_path: Path, suites: list[str] | None = None):

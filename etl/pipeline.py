@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .build import BuildResult
-from .build import build as dbt_build
+from .cluster.export import ExportResult, export_raw
+from .cluster.targets import build_on
 from .errors import UsageError
 from .ingest.loader import FileOutcome, IngestReport, expand, ingest_paths
 from .publish import PublishResult, publish_snapshot
@@ -90,11 +91,13 @@ def ingest(warehouse_path: Path, paths: list[Path], profile: Path | None, hooks:
 
 
 def build(warehouse_path: Path, vars: dict | None = None, select: str | None = None,
-          hooks: Hooks | None = None) -> BuildResult:
-    """`dbt build` (seeds, models, unit and data tests); raises on the first failing node."""
+          hooks: Hooks | None = None, target: str = "duckdb") -> BuildResult:
+    """`dbt build` (seeds, models, unit and data tests) on the target engine; raises on the first
+    failing node. On Spark or PostgreSQL the marts are then copied into the warehouse."""
     hooks = hooks or Hooks()
     hooks.started("build", None)
-    result = dbt_build(warehouse_path, vars=vars, select=select, progress=lambda line: hooks.progress("build", line))
+    result = build_on(warehouse_path, target, vars=vars, select=select,
+                      progress=lambda line: hooks.progress("build", line))
     hooks.finished("build", result)
     return result
 
@@ -132,10 +135,19 @@ def publish(warehouse_path: Path, hooks: Hooks | None = None) -> PublishResult:
 
 
 def build_and_publish(warehouse_path: Path, vars: dict | None = None, select: str | None = None,
-                      hooks: Hooks | None = None) -> tuple[BuildResult, PublishResult]:
-    """`osteoreg build`: the marts, then the snapshot that carries them."""
-    built = build(warehouse_path, vars, select, hooks)
+                      hooks: Hooks | None = None, target: str = "duckdb") -> tuple[BuildResult, PublishResult]:
+    """`osteoreg build`: the marts (on any target), then the snapshot that carries them."""
+    built = build(warehouse_path, vars, select, hooks, target)
     return built, publish(warehouse_path, hooks)
+
+
+def export_raw_layer(warehouse_path: Path, directory: Path, hooks: Hooks | None = None) -> ExportResult:
+    """`osteoreg export-raw DIR`: the raw layer as Parquet by load, new loads appended."""
+    hooks = hooks or Hooks()
+    hooks.started("export-raw", None)
+    result = export_raw(warehouse_path, directory)
+    hooks.finished("export-raw", result)
+    return result
 
 
 def report(warehouse_path: Path, out_dir: Path, hooks: Hooks | None = None) -> ReportResult:

@@ -37,6 +37,7 @@ def session(warehouse_path: Path):
                .config("spark.sql.sources.default", "parquet")
                .config("spark.sql.ansi.enabled", "false")
                .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
                .config("spark.driver.memory", os.environ.get("OSTEOREG_SPARK_DRIVER_MEMORY", "2g"))
                .enableHiveSupport())
     spark = builder.getOrCreate()

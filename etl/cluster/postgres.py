@@ -86,8 +86,9 @@ def copy_raw(directory: Path) -> int:
             for schema, table in _WHOLE:
                 columns = whole_columns(directory, schema, table)
                 spec = ", ".join(f'"{name}" {type_for("postgres", kind)}' for name, kind in columns)
-                cursor.execute(f"DROP TABLE IF EXISTS {schema}.{table}")
-                cursor.execute(f"CREATE TABLE {schema}.{table} ({spec})")
+                # emptied, not dropped: the staging views of the last build depend on them
+                cursor.execute(f"CREATE TABLE IF NOT EXISTS {schema}.{table} ({spec})")
+                cursor.execute(f"TRUNCATE {schema}.{table}")
                 csv = scratch / f"{schema}.{table}.csv"
                 _csv_of(f"SELECT * FROM read_parquet({literal(directory / schema / table / 'data.parquet')})", csv)
                 _copy_in(cursor, f"{schema}.{table}", [name for name, _ in columns], csv)

@@ -214,9 +214,14 @@ def _patients_in_scope(warehouse_path: Path) -> int | None:
 
 def build(warehouse_path: Path, vars: dict | None = None, select: str | None = None,
           progress: Callable[[str], None] | None = None, exclude: str | None = None,
-          full_refresh: bool = False) -> BuildResult:
+          full_refresh: bool = False, target: str = "duckdb") -> BuildResult:
     """Run `dbt build` (seeds, models, unit and data tests) on the warehouse, full or incremental
     as `plan` decides (`full_refresh` forces a full one).
+
+    `target` is the profile's output (duckdb, spark, postgres); on Spark and PostgreSQL the raw
+    layer must already be where the engine reads it (etl/cluster/targets.py does that). A build on
+    another engine is whole, and the ledger records it as partial, so that the next DuckDB build
+    (whose intermediate tables it did not touch) is whole too.
 
     Raises BlockingProblem naming the first failing node when any model, seed or test fails, so
     the pipeline stops before quality checks and scoring read half-built marts. Raises
@@ -229,6 +234,10 @@ def build(warehouse_path: Path, vars: dict | None = None, select: str | None = N
     with session(warehouse_path):
         pass  # fails with one sentence now if another process holds the write lock
     build_plan = plan(warehouse_path, vars, full_refresh, select, exclude)
+    if target != "duckdb":
+        build_plan = BuildPlan(FULL, f"builds on {target} are whole (incremental builds run on DuckDB)", None,
+                               build_plan.max_load_id, build_plan.fingerprint, build_plan.rules_fingerprint,
+                               partial=True)
     started_at = datetime.now(timezone.utc)
 
     from dbt.cli.main import dbtRunner
@@ -238,7 +247,8 @@ def build(warehouse_path: Path, vars: dict | None = None, select: str | None = N
         "build",
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(work_dir / "target"),
+        "--target", target,
+        "--target-path", str(work_dir / ("target" if target == "duckdb" else f"target-{target}")),
         "--log-path", str(work_dir / "logs"),
         "--log-level", "none",
         "--log-level-file", "info",

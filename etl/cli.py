@@ -114,21 +114,36 @@ def build(
     as_known_at: Optional[str] = typer.Option(
         None, "--as-known-at", metavar="TIMESTAMP",
         help="Build from the loads finished by then only, into a separate warehouse and snapshot file."),
+    target: str = typer.Option("duckdb", "--target", "-t",
+                               help="Engine: duckdb (default), spark or postgres (docs/scaling-out.md)."),
     warehouse: Optional[Path] = WarehouseOption,
 ) -> None:
     """Run the dbt project (seeds, models, unit and data tests), then publish the analyst snapshot.
 
     Incremental after new loads; a whole rebuild when the project, seeds or rules changed (it says why)."""
     from . import console as show
+    from .cluster.engines import check_target
 
     if as_known_at is not None:
         from .as_known_at import parse_time
 
-        if select or full_refresh:
-            raise UsageError("--as-known-at builds the whole project from scratch; leave out --select and --full-refresh.")
+        if select or full_refresh or target != "duckdb":
+            raise UsageError("--as-known-at builds the whole project from scratch; leave out --select, --full-refresh and --target.")
         show.build_as_known_at(console, _warehouse(ctx, warehouse), parse_time(as_known_at), _parse_vars(vars))
         return
-    show.build(console, _warehouse(ctx, warehouse), _parse_vars(vars), select, full_refresh)
+    show.build(console, _warehouse(ctx, warehouse), _parse_vars(vars), select, full_refresh, check_target(target))
+
+
+@app.command("export-raw")
+def export_raw(
+    ctx: typer.Context,
+    directory: Path = typer.Argument(..., metavar="DIR", help="Folder of the Parquet raw layer (created if missing)."),
+    warehouse: Optional[Path] = WarehouseOption,
+) -> None:
+    """Write the raw layer (patient ids replaced by keys) as Parquet partitioned by load, appending new loads."""
+    from . import console as show
+
+    show.export_raw(console, _warehouse(ctx, warehouse), directory.absolute())
 
 
 @app.command()

@@ -245,9 +245,9 @@ def ingest(console: Console, warehouse_path: Path, paths: list[Path], profile: P
 
 
 def build(console: Console, warehouse_path: Path, vars: dict | None = None, select: str | None = None,
-          full_refresh: bool = False):
+          full_refresh: bool = False, target: str = "duckdb"):
     with _live(console) as hooks:
-        return pipeline.build_and_publish(warehouse_path, vars, select, hooks, full_refresh)
+        return pipeline.build_and_publish(warehouse_path, vars, select, hooks, full_refresh, target)
 
 
 def build_as_known_at(console: Console, warehouse_path: Path, when, vars: dict | None = None):
@@ -255,6 +255,13 @@ def build_as_known_at(console: Console, warehouse_path: Path, when, vars: dict |
         result = pipeline.build_as_known_at(warehouse_path, when, vars, hooks)
     console.print(f"As known at {when:%Y-%m-%d %H:%M:%S}: {result.loads:,} load(s), up to load {result.max_load_id}, "
                   f"built in {escape(str(result.warehouse))}.", highlight=False)
+    return result
+
+
+def export_raw(console: Console, warehouse_path: Path, directory: Path):
+    result = pipeline.export_raw_layer(warehouse_path, directory)
+    console.print(f"Exported {len(result.new_loads)} new load(s), {result.rows:,} raw rows, to {result.directory}",
+                  highlight=False)
     return result
 
 

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from .as_known_at import AsKnownAtResult
 from .as_known_at import build_as_known_at as as_known_at
 from .build import BuildResult
-from .build import build as dbt_build
+from .cluster.export import ExportResult, export_raw
+from .cluster.targets import build_on
 from .errors import UsageError
 from .ingest.loader import FileOutcome, IngestReport, expand, ingest_paths
 from .publish import PublishResult, publish_snapshot
@@ -92,13 +93,14 @@ def ingest(warehouse_path: Path, paths: list[Path], profile: Path | None, hooks:
 
 
 def build(warehouse_path: Path, vars: dict | None = None, select: str | None = None,
-          hooks: Hooks | None = None, full_refresh: bool = False) -> BuildResult:
-    """`dbt build` (seeds, models, unit and data tests), full or incremental (etl/build.py `plan`);
-    raises on the first failing node."""
+          hooks: Hooks | None = None, full_refresh: bool = False, target: str = "duckdb") -> BuildResult:
+    """`dbt build` (seeds, models, unit and data tests) on the target engine, full or incremental
+    (etl/build.py `plan`); raises on the first failing node. On Spark or PostgreSQL the marts are
+    then copied into the warehouse."""
     hooks = hooks or Hooks()
     hooks.started("build", None)
-    result = dbt_build(warehouse_path, vars=vars, select=select, progress=lambda line: hooks.progress("build", line),
-                       full_refresh=full_refresh)
+    result = build_on(warehouse_path, target, vars=vars, select=select,
+                      progress=lambda line: hooks.progress("build", line), full_refresh=full_refresh)
     hooks.finished("build", result)
     return result
 
@@ -136,9 +138,10 @@ def publish(warehouse_path: Path, hooks: Hooks | None = None) -> PublishResult:
 
 
 def build_and_publish(warehouse_path: Path, vars: dict | None = None, select: str | None = None,
-                      hooks: Hooks | None = None, full_refresh: bool = False) -> tuple[BuildResult, PublishResult]:
-    """`osteoreg build`: the marts, then the snapshot that carries them."""
-    built = build(warehouse_path, vars, select, hooks, full_refresh)
+                      hooks: Hooks | None = None, full_refresh: bool = False,
+                      target: str = "duckdb") -> tuple[BuildResult, PublishResult]:
+    """`osteoreg build`: the marts (on any target), then the snapshot that carries them."""
+    built = build(warehouse_path, vars, select, hooks, full_refresh, target)
     return built, publish(warehouse_path, hooks)
 
 
@@ -150,6 +153,15 @@ def build_as_known_at(warehouse_path: Path, when, vars: dict | None = None, hook
     result = as_known_at(warehouse_path, when, vars, progress=lambda line: hooks.progress("build", line))
     hooks.finished("build", result.build)
     hooks.finished("publish", result.publish)
+    return result
+
+
+def export_raw_layer(warehouse_path: Path, directory: Path, hooks: Hooks | None = None) -> ExportResult:
+    """`osteoreg export-raw DIR`: the raw layer as Parquet by load, new loads appended."""
+    hooks = hooks or Hooks()
+    hooks.started("export-raw", None)
+    result = export_raw(warehouse_path, directory)
+    hooks.finished("export-raw", result)
     return result
 
 

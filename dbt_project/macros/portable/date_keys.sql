@@ -12,3 +12,11 @@ cast(extract(year from {{ date_expr }}) * 10000 + extract(month from {{ date_exp
 {% macro duckdb__yyyymmdd(date_expr) -%}
 strftime({{ date_expr }}, '%Y%m%d')
 {%- endmacro %}
+
+{% macro spark__yyyymmdd(date_expr) -%}
+date_format({{ date_expr }}, 'yyyyMMdd')
+{%- endmacro %}
+
+{% macro postgres__yyyymmdd(date_expr) -%}
+to_char({{ date_expr }}, 'YYYYMMDD')
+{%- endmacro %}

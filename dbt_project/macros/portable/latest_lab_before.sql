@@ -16,12 +16,12 @@ with candidates as (
         labs.collected_at,
         labs.load_id,
         labs.source_row,
-        {{ dbt.datediff('labs.collected_date', 'anchors.' ~ anchor_date, 'day') }} as days_before
+        {{ days_between('labs.collected_date', 'anchors.' ~ anchor_date) }} as days_before
     from {{ anchors }} as anchors
     inner join ({{ model_lab_results(labs) }}) as labs
         on labs.patient_key = anchors.patient_key
        and labs.collected_date <= anchors.{{ anchor_date }}
-       and labs.collected_date >= {{ dbt.dateadd('day', -window_days, 'anchors.' ~ anchor_date) }}
+       and labs.collected_date >= {{ days_after('anchors.' ~ anchor_date, -window_days) }}
 ),
 
 ranked as (

@@ -21,12 +21,12 @@ with candidates as (
         labs.collected_at,
         labs.collected_date,
         labs.value_si,
-        {{ dbt.datediff('scans.scan_date', 'labs.collected_date', 'day') }} as days_from_scan
+        {{ days_between('scans.scan_date', 'labs.collected_date') }} as days_from_scan
     from {{ scans }} as scans
     inner join {{ labs }} as labs
         on labs.patient_key = scans.patient_key
-       and labs.collected_date >= {{ dbt.dateadd('day', -window_days, 'scans.scan_date') }}
-       and labs.collected_date <= {{ dbt.dateadd('day', window_days, 'scans.scan_date') }}
+       and labs.collected_date >= {{ days_after('scans.scan_date', -window_days) }}
+       and labs.collected_date <= {{ days_after('scans.scan_date', window_days) }}
     where labs.is_plausible
       -- contract 5: the thresholds are serum/plasma ones; whole-blood results never match
       and (labs.specimen is null or labs.specimen <> 'whole_blood')

@@ -8,15 +8,15 @@
 case
     when {{ n }} is null or {{ n }} <= 0 then null
     {% if sign == '-' -%}
-    when {{ k }} = 0 then cast(0 as double)
+    when {{ k }} = 0 then cast(0 as {{ type_double() }})
     {%- else -%}
-    when {{ k }} = {{ n }} then cast(1 as double)
+    when {{ k }} = {{ n }} then cast(1 as {{ type_double() }})
     {%- endif %}
     else
     (
-        (cast({{ k }} as double) / {{ n }} + {{ z }} * {{ z }} / (2.0 * {{ n }}))
+        (cast({{ k }} as {{ type_double() }}) / {{ n }} + {{ z }} * {{ z }} / (2.0 * {{ n }}))
         {{ sign }} {{ z }} * sqrt(
-            (cast({{ k }} as double) / {{ n }}) * (1 - cast({{ k }} as double) / {{ n }}) / {{ n }}
+            (cast({{ k }} as {{ type_double() }}) / {{ n }}) * (1 - cast({{ k }} as {{ type_double() }}) / {{ n }}) / {{ n }}
             + {{ z }} * {{ z }} / (4.0 * {{ n }} * {{ n }})
         )
     ) / (1 + {{ z }} * {{ z }} / {{ n }})
@@ -72,7 +72,7 @@ where year_rank = 1
 {% macro suppressed_prevalence_columns(n, k) -%}
     case when not {{ is_small_cell(n, k) }} then {{ n }} end as n_assessed,
     case when not {{ is_small_cell(n, k) }} then {{ k }} end as n_deficient,
-    case when not {{ is_small_cell(n, k) }} then cast({{ k }} as double) / {{ n }} end as prevalence,
+    case when not {{ is_small_cell(n, k) }} then cast({{ k }} as {{ type_double() }}) / {{ n }} end as prevalence,
     case when not {{ is_small_cell(n, k) }} then {{ wilson_low(k, n) }} end as ci_low,
     case when not {{ is_small_cell(n, k) }} then {{ wilson_high(k, n) }} end as ci_high,
     {{ is_small_cell(n, k) }} as suppressed,

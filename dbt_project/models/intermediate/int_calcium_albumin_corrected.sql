@@ -31,6 +31,6 @@ same_day_albumin as (
 select
     assessment_id,
     albumin_g_l as same_day_albumin_g_l,
-    round({{ payne_corrected_calcium('calcium_mmol_l', 'albumin_g_l') }}, {{ var('si_value_decimals') }}) as calcium_corrected_mmol_l
+    {{ round_double(payne_corrected_calcium('calcium_mmol_l', 'albumin_g_l'), var('si_value_decimals')) }} as calcium_corrected_mmol_l
 from same_day_albumin
 where albumin_rank = 1

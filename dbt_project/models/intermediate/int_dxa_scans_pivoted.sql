@@ -68,7 +68,7 @@ select
     {{ core_site }} as min_t_score_site,
     {{ lowest_of(core_z) }} as min_z_score,
     {%- endif %}
-    round(pivoted.weight_kg / ((pivoted.height_cm / 100.0) * (pivoted.height_cm / 100.0)), 2) as bmi
+    {{ round_double('pivoted.weight_kg / ((pivoted.height_cm / 100.0) * (pivoted.height_cm / 100.0))', 2) }} as bmi
 from pivoted
 inner join {{ ref('stg_identity__patient_map') }} as patient_map
     on patient_map.patient_id = pivoted.patient_id

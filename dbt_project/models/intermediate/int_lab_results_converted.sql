@@ -14,7 +14,7 @@ with converted as (
         codes.analyte,
         codes.specimen,
         labs.loinc_code,
-        round(labs.value_num * conversions.factor_to_si, {{ var('si_value_decimals') }}) as value_si,
+        {{ round_double('labs.value_num * conversions.factor_to_si', var('si_value_decimals')) }} as value_si,
         analytes.si_unit as unit_si,
         labs.value_num as value_original,
         labs.unit_as_sent as unit_original,

@@ -32,8 +32,8 @@ with assessments as (
         coalesce(scans.weight_kg, vitals.weight_kg) as weight_kg,
         coalesce(
             scans.bmi,
-            round(coalesce(scans.weight_kg, vitals.weight_kg)
-                / ((coalesce(scans.height_cm, vitals.height_cm) / 100.0) * (coalesce(scans.height_cm, vitals.height_cm) / 100.0)), 2),
+            {{ round_double('coalesce(scans.weight_kg, vitals.weight_kg)
+                / ((coalesce(scans.height_cm, vitals.height_cm) / 100.0) * (coalesce(scans.height_cm, vitals.height_cm) / 100.0))', 2) }},
             vitals.bmi
         ) as bmi,
         scans.manufacturer,

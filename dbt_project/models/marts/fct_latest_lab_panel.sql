@@ -27,7 +27,7 @@ scans as (
     select
         panels.patient_key,
         max(case when scans.scan_date <= panels.index_date then scans.scan_date end) as last_scan_on_or_before_index,
-        max(case when scans.scan_date >= {{ dbt.dateadd('year', -var('triage_no_dxa_within_years'), 'panels.index_date') }}
+        max(case when scans.scan_date >= {{ years_after('panels.index_date', -var('triage_no_dxa_within_years')) }}
                  then 1 else 0 end) = 1 as has_dxa_within_years
     from panels
     inner join {{ ref('int_dxa_scans_pivoted') }} as scans

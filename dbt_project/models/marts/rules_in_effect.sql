@@ -11,7 +11,7 @@ with used as (
     select '{{ name }}' as rule_name, '{{ tojson(var(name)) | replace("'", "''") }}' as value
     {{- ' union all' if not loop.last }}
     {%- else %}
-    select cast(null as varchar) as rule_name, cast(null as varchar) as value where false
+    select cast(null as {{ dbt.type_string() }}) as rule_name, cast(null as {{ dbt.type_string() }}) as value where false
     {%- endfor %}
 ),
 

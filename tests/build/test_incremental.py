@@ -28,7 +28,7 @@ from .feeds import UNTRACKED_CODE, Feeds
 
 pytestmark = pytest.mark.slow
 
-SECRET = "incremental-builds-test-secret"
+SECRET = "incremental-builds-test-secret-of-32-plus"
 # Data and unit tests run in the other dbt tests; here the models are what is compared.
 NO_TESTS = "resource_type:test resource_type:unit_test"
 CHECKPOINTS = (3, 6, 10)

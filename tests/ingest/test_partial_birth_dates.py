@@ -132,7 +132,7 @@ def built(tmp_path_factory):
               "from etl.build import build; w = Path(sys.argv[1]); "
               "r = ingest_paths(w, [Path(sys.argv[2])]); "
               "assert all(f.status == 'loaded' for f in r.files), [f.message for f in r.files]; build(w)")
-    env = {**os.environ, "OSTEOREG_SECRET": "test-secret"}
+    env = {**os.environ, "OSTEOREG_SECRET": "test-secret-of-at-least-32-characters"}
     done = subprocess.run([sys.executable, "-c", script, str(warehouse), str(folder)],
                           capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr[-3000:]

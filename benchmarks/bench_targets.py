@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/osteoreg_bench_targets"))
     parser.add_argument("--targets", default="duckdb,spark,postgres")
     args = parser.parse_args()
-    os.environ.setdefault("OSTEOREG_SECRET", "bench-targets-secret")
+    os.environ.setdefault("OSTEOREG_SECRET", "bench-targets-secret-of-at-least-32-characters")
     os.environ.setdefault("OSTEOREG_SPARK_MASTER", "local[2]")
 
     import duckdb

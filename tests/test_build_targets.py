@@ -39,7 +39,7 @@ def cohort(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("targets")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OSTEOREG_SECRET", "targets-test-secret")
+        patch.setenv("OSTEOREG_SECRET", "targets-test-secret-of-at-least-32-characters")
         write_mixed(root / "input", n_patients=PATIENTS, seed=SEED)
         path = root / "duckdb" / "osteoreg.duckdb"
         path.parent.mkdir()
@@ -107,7 +107,7 @@ def test_spark_builds_the_duckdb_marts_from_the_exported_raw_layer(cohort, tmp_p
     from etl.cluster.export import exported_loads
     from etl.cluster.targets import build_on
 
-    monkeypatch.setenv("OSTEOREG_SECRET", "targets-test-secret")
+    monkeypatch.setenv("OSTEOREG_SECRET", "targets-test-secret-of-at-least-32-characters")
     monkeypatch.setenv("OSTEOREG_SPARK_MASTER", "local[2]")
     path = _copy(cohort, tmp_path / "spark")
     try:
@@ -131,7 +131,7 @@ def test_postgres_builds_the_duckdb_marts_from_the_copied_raw_layer(cohort, tmp_
         _missing("dbt-postgres is not installed (pip install -e '.[cluster]')")
     if server_binaries() is None:
         _missing("PostgreSQL's server is not installed (Debian postgresql)")
-    monkeypatch.setenv("OSTEOREG_SECRET", "targets-test-secret")
+    monkeypatch.setenv("OSTEOREG_SECRET", "targets-test-secret-of-at-least-32-characters")
     server = start(port=55400 + os.getpid() % 100)
     try:
         for key, value in server.environment.items():

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from etl import terminology
-from etl.disclosure import load_policy
+from etl.disclosure.policy import policy_from
 from etl.disclosure.prevalence import BY_YEAR, DETAIL, GRID, MARGIN, prevalence_release, protect_prevalence
 from etl.report import disclosure, statistics
 from etl.report.bins import magnesium_tscore_bins
@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    policy = load_policy(None)
+    policy = policy_from(dbt_var)   # the cohort's marts are made here under the project's defaults
     disclosure._ACTIVE["policy"] = policy   # what `activate` sets from a snapshot's rules
     started = time.perf_counter()
     scans = cohort(args.patients, args.seed)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import UsageError
-from ..rules import dbt_var, load_rules
+from ..rules import load_rules
 
 # Marts with one row per patient, scan or result (contract section 6): they stay in the restricted
 # snapshot and leave it only through `osteoreg export --restricted`, which is audited.
@@ -63,7 +63,6 @@ def policy_from(value: Callable[[str], object]) -> Policy:
 
 def load_policy(conn) -> Policy:
     """The policy of the build behind `conn` (a warehouse or snapshot connection), from
-    `marts.rules_in_effect`; without a connection (nothing built yet) the project's defaults."""
-    if conn is None:
-        return policy_from(dbt_var)
+    `marts.rules_in_effect`; `load_rules` refuses in one sentence when nothing was built. There is
+    no fallback to the project's defaults: a registry may have built with other values."""
     return policy_from(load_rules(conn).value)

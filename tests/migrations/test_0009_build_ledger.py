@@ -5,11 +5,11 @@ import duckdb
 
 from etl import warehouse
 
+from ..warehouses import rows
+
 
 def _tables(path) -> set[str]:
-    with duckdb.connect(str(path), read_only=True) as conn:
-        return {t for t, in conn.execute("SELECT table_name FROM information_schema.tables "
-                                         "WHERE table_schema = 'audit'").fetchall()}
+    return {t for t, in rows(path, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'audit'")}
 
 
 def test_migration_0009_upgrades_and_downgrades(tmp_path):

@@ -127,6 +127,10 @@ def line_mutation(rng: random.Random, data: bytes, delimiter: bytes = b",") -> t
             fields[j] = fields[j] + rng.choice([b"[/RED]", b"\x1b[31m", b"\x07"])
             done.append("markup or escape in a field")
         rows[i] = delimiter.join(fields)
+    # A CR ending stays an ending whatever else was done to the line after it (a field added or
+    # a mark appended behind the CR would leave a bare CR inside the line, which every CSV reader,
+    # Python's csv module included, takes for a line break: two records, not one).
+    rows = [row.replace(b"\r", b"") + b"\r" if b"\r" in row else row for row in rows]
     return header + b"\n" + b"\n".join(rows) + b"\n", len(rows), ", ".join(done)
 
 

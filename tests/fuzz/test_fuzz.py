@@ -58,3 +58,21 @@ def test_the_command_line_exits_0_1_or_2_without_a_traceback(tmp_path):
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode in (0, 1, 2)
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_cr_ending_stays_at_the_end_of_its_line_whatever_else_the_line_got():
+    """`make fuzz` case 8077 (seed 20261202): a CR ending, then a mark appended behind it, left a
+    bare CR inside the line; the reader (like Python's csv module) read two records where the
+    mutator had counted one. Every line the mutator writes must stay one record."""
+    import random
+
+    from . import corpus
+    from .mutators import line_mutation
+
+    sample = corpus.csv_text(sorted(corpus.FLAT)[0], ",").encode()
+    for seed in range(400):
+        data, records, done = line_mutation(random.Random(seed), sample, b",")
+        lines = data.split(b"\n")[1:-1]
+        assert len(lines) == records, done
+        assert all(b"\r" not in line[:-1] for line in lines), done
+

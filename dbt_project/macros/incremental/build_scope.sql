@@ -16,10 +16,17 @@
 {#- In a model's header instead of `config(materialized='table')`: incremental by `key`, whose
     scope is the `key` column of model `scope`. The ref here records the dependency at parse time,
     so the scope is built before the model. -#}
+{#- On Spark and PostgreSQL every build is whole (etl/build.py): the models are plain tables there,
+    so no engine is asked for a strategy it does not have (dbt-spark refuses unknown ones even on
+    a full refresh). -#}
 {% macro incremental_by_build_scope(key='patient_key', scope='int_build_scope') -%}
 {%- do ref(scope) -%}
+{%- if target.type == 'duckdb' -%}
 {{ config(materialized='incremental', incremental_strategy='build_scope', unique_key=key,
           build_scope=scope, on_schema_change='fail') }}
+{%- else -%}
+{{ config(materialized='table') }}
+{%- endif -%}
 {%- endmacro %}
 
 {#- A predicate on `column`: its value is in the build's scope (use inside is_incremental()). -#}

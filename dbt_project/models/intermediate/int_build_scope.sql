@@ -12,6 +12,11 @@
 {%- set scans_before = adapter.get_relation(database=this.database, schema=this.schema,
                                              identifier='int_dxa_scans_pivoted') if execute else none %}
 {%- set deliveries = ['stg_raw__patients', 'stg_raw__lab_results', 'stg_raw__dxa_results', 'stg_raw__fractures'] %}
+{%- if target.type != 'duckdb' %}
+-- Spark and PostgreSQL builds are whole (etl/build.py): no scope, and no ledger to read there.
+select cast(null as {{ dbt.type_string() }}) as patient_key, cast(null as integer) as year_before
+where 1 = 0
+{%- else %}
 with last_build as (
     select coalesce(max(max_load_id), -1) as since_load_id
     from {{ source('audit', 'builds') }}
@@ -67,4 +72,5 @@ from scope
 {%- if scans_before is not none %}
 left join {{ scans_before }} as scans
     on scans.patient_key = scope.patient_key
+{%- endif %}
 {%- endif %}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -282,6 +283,10 @@ def main() -> None:
     # folder and temporary spills hold raw rows and identity (PHI) and are created by DuckDB and
     # dbt with the process umask. The analysts' snapshot is made readable on purpose (0444).
     os.umask(0o077)
+    # Great Expectations probes for pyspark on import; where the cluster extra installed it,
+    # pyspark warns about pandas 3 on stderr of every `osteoreg check` and `run`. osteoreg's
+    # Spark builds go through dbt-spark, and its checks never use Spark.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     code = 0
     try:
         app()  # click's standalone mode prints usage errors itself and exits through SystemExit

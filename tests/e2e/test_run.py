@@ -63,3 +63,22 @@ def test_run_scores_and_publishes_then_a_critical_failure_stops_before_scoring(t
         failed = conn.execute("""SELECT count(*) FROM audit.quality_results
                                  WHERE NOT success AND severity = 'critical'""").fetchall()[0][0]
     assert failed >= 1
+
+
+def test_a_model_that_cannot_be_fitted_is_refused_and_run_still_publishes(tmp_path):
+    """Issue 19: a registry too small for the fitted models (their Riley minimum) must not lose its
+    run: each refused model is one sentence, OST still scores, and the snapshot is published."""
+    cohort = tmp_path / "cohort"
+    write_flat(cohort, n_patients=15, seed=5, messy=False)
+    warehouse = tmp_path / "wh" / "osteoreg.duckdb"
+
+    done = osteoreg("run", str(cohort), "--warehouse", str(warehouse))
+    assert done.returncode == 0, done.stdout + done.stderr
+    said = " ".join(done.stdout.split())
+    assert "Traceback" not in done.stdout + done.stderr and "Warning" not in done.stderr, done.stderr
+    assert "The local_lasso model needs at least 50 assessments with osteoporosis to be fitted" in said
+    snapshot = warehouse.with_name("osteoreg.snapshot.duckdb")
+    with duckdb.connect(str(snapshot), read_only=True) as conn:
+        scored = dict(conn.execute("SELECT model_name, count(*) FROM scoring.risk_scores GROUP BY ALL").fetchall())
+        assessments = conn.execute("SELECT count(*) FROM marts.fct_bmd_assessment").fetchall()[0][0]
+    assert assessments > 0 and scored.get("ost") == assessments and "local_lasso" not in scored
